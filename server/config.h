@@ -1,0 +1,73 @@
+/*
+ * config: the daemon's configuration. This module owns the table of options
+ * (section, key, type, bounds, default, documentation) and the parsing of the
+ * INI file through inih: every key is validated against its bounds when read,
+ * an unknown section or key is an error naming the file and line, and a
+ * reload builds a fresh struct that replaces the old one only when it is
+ * whole. Nothing here touches the network or the database.
+ */
+#ifndef MAILLAGE_CONFIG_H
+#define MAILLAGE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_ERR_MAX 512
+
+enum config_log_level {
+	CONFIG_LOG_DEBUG = 0,
+	CONFIG_LOG_INFO,
+	CONFIG_LOG_NOTICE,
+	CONFIG_LOG_WARNING,
+	CONFIG_LOG_ERROR
+};
+
+struct config {
+	/* [server] */
+	char listen_host[256];
+	uint16_t listen_port;
+	char instance_id[64];
+	uint32_t max_frame;
+	uint32_t max_connections;
+	uint32_t handshake_timeout; /* seconds */
+	uint32_t idle_timeout;      /* seconds */
+	uint32_t output_limit;      /* bytes */
+	uint32_t drain_timeout;     /* seconds */
+	enum config_log_level log_level;
+	char pidfile[CONFIG_PATH_MAX];
+	/* [tls] */
+	char tls_certificate[CONFIG_PATH_MAX];
+	char tls_private_key[CONFIG_PATH_MAX];
+	char tls_ca[CONFIG_PATH_MAX];
+	char tls_crl[CONFIG_PATH_MAX];
+	int tls_min_version; /* 12 or 13 */
+	/* [database] */
+	char db_conninfo[2048];
+	uint32_t db_pool_size;
+	uint32_t db_connect_timeout; /* seconds */
+	uint32_t db_query_timeout;   /* seconds */
+	char migrations_dir[CONFIG_PATH_MAX];
+};
+
+/* Fill `cfg` with the defaults of every option. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Parse `path` into `cfg` (defaults first). Returns 0, or -1 with a message
+ * naming the file, line and key in `err`. Relative paths in the file are
+ * resolved against the directory of `path`.
+ */
+int config_load(const char *path, struct config *cfg, char *err,
+		size_t errlen);
+
+/* Parse from a string (for tests); relative paths resolve against `base`. */
+int config_load_string(const char *text, const char *base, struct config *cfg,
+		       char *err, size_t errlen);
+
+/* Check cross-option consistency (required keys present). */
+int config_validate(const struct config *cfg, char *err, size_t errlen);
+
+const char *config_log_level_name(enum config_log_level level);
+
+#endif

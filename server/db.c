@@ -1,0 +1,635 @@
+/*
+ * db: asynchronous PostgreSQL pool on libpq's non-blocking API and pipeline
+ * mode; see db.h. Each connection's state changes only in dbc_set_state(),
+ * which logs the transition.
+ */
+#include "db.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "log.h"
+
+enum dbc_state { DBC_DOWN = 0, DBC_CONNECTING, DBC_IDLE, DBC_BUSY };
+
+static const char *const dbc_state_names[] = {"down", "connecting", "idle",
+					      "busy"};
+
+struct db_stmt {
+	char *sql;
+	int nparams;
+	char *params[DB_MAX_PARAMS];
+};
+
+struct db_job {
+	TAILQ_ENTRY(db_job) entry;
+	int nstmts;
+	struct db_stmt stmts[DB_MAX_STMTS];
+	db_done_fn *done;
+	void *arg;
+	/* Filled while running. */
+	struct db_reply reply;
+	int cur;        /* statement whose results are being read */
+	int cur_seen;   /* a result was seen for `cur` */
+	enum db_status fail_status; /* for deferred failures */
+};
+
+TAILQ_HEAD(db_job_list, db_job);
+
+struct dbc {
+	struct db_pool *pool;
+	unsigned index;
+	enum dbc_state state;
+	PGconn *pg;
+	struct event *ev;     /* socket readiness */
+	evutil_socket_t ev_fd;
+	short ev_what;
+	struct event *timer;  /* connect timeout, backoff, job timeout */
+	struct db_job *job;   /* running job when busy */
+	int flushing;         /* PQflush returned 1: wait for writable */
+	unsigned backoff_ms;
+	int ever_up;
+};
+
+struct db_pool {
+	struct event_base *base;
+	char *conninfo;
+	unsigned size;
+	unsigned connect_timeout;
+	unsigned query_timeout;
+	struct dbc *conns;
+	struct db_job_list queue;
+	unsigned queued;
+	struct db_job_list failed; /* awaiting their deferred callback */
+	struct event *failed_ev;
+	db_ready_fn *ready;
+	void *ready_arg;
+	int ready_sent;
+	unsigned initial_failures;
+	int freeing;
+};
+
+#define DBC_BACKOFF_MIN_MS 100u
+#define DBC_BACKOFF_MAX_MS 5000u
+
+static void dbc_connect(struct dbc *c);
+static void dbc_event(evutil_socket_t fd, short what, void *arg);
+static void db_pump(struct db_pool *pool);
+
+const char *db_status_name(enum db_status status)
+{
+	switch (status) {
+	case DB_OK:
+		return "ok";
+	case DB_SQL_ERROR:
+		return "sql_error";
+	case DB_UNAVAILABLE:
+		return "unavailable";
+	case DB_TIMEOUT:
+		return "timeout";
+	}
+	return "unknown";
+}
+
+/* ---- jobs ---------------------------------------------------------- */
+
+struct db_job *db_job_new(void)
+{
+	return calloc(1, sizeof(struct db_job));
+}
+
+int db_job_add(struct db_job *job, const char *sql, int nparams,
+	       const char *const *params)
+{
+	struct db_stmt *st;
+	int i;
+
+	if (job->nstmts >= DB_MAX_STMTS || nparams < 0 ||
+	    nparams > DB_MAX_PARAMS)
+		return -1;
+	st = &job->stmts[job->nstmts];
+	memset(st, 0, sizeof(*st));
+	st->sql = strdup(sql);
+	if (st->sql == NULL)
+		return -1;
+	job->nstmts++;
+	for (i = 0; i < nparams; i++) {
+		if (params[i] == NULL)
+			continue;
+		st->params[i] = strdup(params[i]);
+		if (st->params[i] == NULL)
+			return -1;
+	}
+	st->nparams = nparams;
+	return 0;
+}
+
+static void db_job_clear_results(struct db_job *job)
+{
+	int i;
+
+	for (i = 0; i < job->reply.nresults; i++) {
+		PQclear(job->reply.results[i]);
+		job->reply.results[i] = NULL;
+	}
+	job->reply.nresults = 0;
+}
+
+void db_job_free(struct db_job *job)
+{
+	int i, j;
+
+	if (job == NULL)
+		return;
+	db_job_clear_results(job);
+	for (i = 0; i < job->nstmts; i++) {
+		free(job->stmts[i].sql);
+		for (j = 0; j < job->stmts[i].nparams; j++)
+			free(job->stmts[i].params[j]);
+	}
+	free(job);
+}
+
+/* Run the submitter's callback once, then free the job. */
+static void db_job_finish(struct db_job *job)
+{
+	if (job->done != NULL)
+		job->done(job->arg, &job->reply);
+	db_job_free(job);
+}
+
+static void db_failed_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_pool *pool = arg;
+	struct db_job *job;
+
+	(void)fd;
+	(void)what;
+	while ((job = TAILQ_FIRST(&pool->failed)) != NULL) {
+		TAILQ_REMOVE(&pool->failed, job, entry);
+		db_job_clear_results(job);
+		job->reply.status = job->fail_status;
+		db_job_finish(job);
+	}
+}
+
+/* Fail a job from outside its callback's natural path: defer it. */
+static void db_job_fail_later(struct db_pool *pool, struct db_job *job,
+			      enum db_status status)
+{
+	job->fail_status = status;
+	TAILQ_INSERT_TAIL(&pool->failed, job, entry);
+	if (!pool->freeing)
+		event_active(pool->failed_ev, EV_TIMEOUT, 0);
+}
+
+/* ---- connections --------------------------------------------------- */
+
+static void dbc_set_state(struct dbc *c, enum dbc_state state)
+{
+	if (c->state == state)
+		return;
+	log_debug("db[%u]: %s -> %s", c->index, dbc_state_names[c->state],
+		  dbc_state_names[state]);
+	c->state = state;
+}
+
+/* Watch the libpq socket for `what`; re-reads PQsocket() every time. */
+static int dbc_watch(struct dbc *c, short what)
+{
+	evutil_socket_t fd = PQsocket(c->pg);
+
+	if (fd < 0)
+		return -1;
+	if (c->ev != NULL && c->ev_fd == fd && c->ev_what == what)
+		return 0;
+	if (c->ev != NULL)
+		event_free(c->ev);
+	c->ev = event_new(c->pool->base, fd, what | EV_PERSIST, dbc_event, c);
+	if (c->ev == NULL || event_add(c->ev, NULL) != 0)
+		return -1;
+	c->ev_fd = fd;
+	c->ev_what = what;
+	return 0;
+}
+
+static void dbc_timer_set(struct dbc *c, unsigned ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+	evtimer_add(c->timer, &tv);
+}
+
+static void dbc_release(struct dbc *c)
+{
+	if (c->ev != NULL) {
+		event_free(c->ev);
+		c->ev = NULL;
+	}
+	c->ev_fd = -1;
+	c->ev_what = 0;
+	evtimer_del(c->timer);
+	if (c->pg != NULL) {
+		PQfinish(c->pg);
+		c->pg = NULL;
+	}
+	c->flushing = 0;
+}
+
+static void db_check_ready(struct db_pool *pool, int connected)
+{
+	if (pool->ready_sent || pool->ready == NULL)
+		return;
+	if (!connected && pool->initial_failures < pool->size)
+		return;
+	pool->ready_sent = 1;
+	pool->ready(pool->ready_arg, connected);
+}
+
+/* With no usable connection, queued jobs cannot be served: fail them. */
+static void db_fail_queue_if_down(struct db_pool *pool)
+{
+	struct db_job *job;
+
+	if (db_pool_up(pool) > 0)
+		return;
+	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
+		TAILQ_REMOVE(&pool->queue, job, entry);
+		pool->queued--;
+		db_job_fail_later(pool, job, DB_UNAVAILABLE);
+	}
+}
+
+/* The connection is gone (or timed out): fail its job, retry later. */
+static void dbc_lost(struct dbc *c, enum db_status why)
+{
+	struct db_job *job = c->job;
+	int was_busy = c->state == DBC_BUSY;
+	unsigned delay;
+
+	if (c->pg != NULL && PQerrorMessage(c->pg)[0] != '\0')
+		log_warnx("db[%u]: connection %s: %.200s", c->index,
+			  why == DB_TIMEOUT ? "timed out" : "lost",
+			  PQerrorMessage(c->pg));
+	else
+		log_warnx("db[%u]: connection %s", c->index,
+			  why == DB_TIMEOUT ? "timed out" : "lost");
+	c->job = NULL;
+	dbc_release(c);
+	if (c->state == DBC_CONNECTING && !c->ever_up)
+		c->pool->initial_failures++;
+	dbc_set_state(c, DBC_DOWN);
+	if (job != NULL)
+		db_job_fail_later(c->pool, job, why);
+	db_fail_queue_if_down(c->pool);
+	db_check_ready(c->pool, 0);
+	if (c->pool->freeing)
+		return;
+	/* A timed-out job's connection is healthy as far as we know. */
+	delay = (why == DB_TIMEOUT && was_busy) ? 0 : c->backoff_ms;
+	if (c->backoff_ms < DBC_BACKOFF_MAX_MS)
+		c->backoff_ms = c->backoff_ms * 2 > DBC_BACKOFF_MAX_MS
+					? DBC_BACKOFF_MAX_MS
+					: c->backoff_ms * 2;
+	dbc_timer_set(c, delay);
+}
+
+static void dbc_up(struct dbc *c)
+{
+	if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
+		dbc_lost(c, DB_UNAVAILABLE);
+		return;
+	}
+	evtimer_del(c->timer);
+	c->backoff_ms = DBC_BACKOFF_MIN_MS;
+	c->ever_up = 1;
+	dbc_set_state(c, DBC_IDLE);
+	if (dbc_watch(c, EV_READ) != 0) {
+		dbc_lost(c, DB_UNAVAILABLE);
+		return;
+	}
+	log_info("db[%u]: connected", c->index);
+	db_check_ready(c->pool, 1);
+	db_pump(c->pool);
+}
+
+static void dbc_connect_poll(struct dbc *c)
+{
+	switch (PQconnectPoll(c->pg)) {
+	case PGRES_POLLING_READING:
+		if (dbc_watch(c, EV_READ) != 0)
+			dbc_lost(c, DB_UNAVAILABLE);
+		return;
+	case PGRES_POLLING_WRITING:
+		if (dbc_watch(c, EV_WRITE) != 0)
+			dbc_lost(c, DB_UNAVAILABLE);
+		return;
+	case PGRES_POLLING_OK:
+		dbc_up(c);
+		return;
+	case PGRES_POLLING_FAILED:
+	default:
+		dbc_lost(c, DB_UNAVAILABLE);
+		return;
+	}
+}
+
+static void dbc_connect(struct dbc *c)
+{
+	c->pg = PQconnectStart(c->pool->conninfo);
+	dbc_set_state(c, DBC_CONNECTING);
+	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+		dbc_lost(c, DB_UNAVAILABLE);
+		return;
+	}
+	/* libpq does not enforce connect_timeout in async mode: our timer. */
+	dbc_timer_set(c, c->pool->connect_timeout * 1000u);
+	if (dbc_watch(c, EV_WRITE) != 0)
+		dbc_lost(c, DB_UNAVAILABLE);
+}
+
+static void dbc_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct dbc *c = arg;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case DBC_DOWN:
+		dbc_connect(c);
+		break;
+	case DBC_CONNECTING:
+	case DBC_BUSY:
+		dbc_lost(c, DB_TIMEOUT);
+		break;
+	case DBC_IDLE:
+		break;
+	}
+}
+
+/* Send the job's statements and its Sync; flushing may need more calls. */
+static int dbc_send_job(struct dbc *c, struct db_job *job)
+{
+	int i, r;
+
+	for (i = 0; i < job->nstmts; i++) {
+		struct db_stmt *st = &job->stmts[i];
+		if (!PQsendQueryParams(c->pg, st->sql, st->nparams, NULL,
+				       (const char *const *)st->params, NULL,
+				       NULL, 0))
+			return -1;
+	}
+	if (!PQpipelineSync(c->pg))
+		return -1;
+	r = PQflush(c->pg);
+	if (r < 0)
+		return -1;
+	c->flushing = r == 1;
+	return dbc_watch(c, c->flushing ? EV_READ | EV_WRITE : EV_READ);
+}
+
+static void dbc_start(struct dbc *c, struct db_job *job)
+{
+	memset(&job->reply, 0, sizeof(job->reply));
+	job->reply.failed_stmt = -1;
+	job->cur = 0;
+	job->cur_seen = 0;
+	c->job = job;
+	dbc_set_state(c, DBC_BUSY);
+	dbc_timer_set(c, c->pool->query_timeout * 1000u);
+	if (dbc_send_job(c, job) != 0)
+		dbc_lost(c, DB_UNAVAILABLE);
+}
+
+static void dbc_record_result(struct db_job *job, PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if (job->cur >= job->nstmts || job->cur_seen) {
+		PQclear(res);
+		return;
+	}
+	job->cur_seen = 1;
+	job->reply.results[job->cur] = res;
+	job->reply.nresults = job->cur + 1;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return;
+	if (job->reply.failed_stmt < 0) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		job->reply.failed_stmt = job->cur;
+		job->reply.status = DB_SQL_ERROR;
+		snprintf(job->reply.sqlstate, sizeof(job->reply.sqlstate), "%s",
+			 state != NULL ? state : "");
+		job->reply.constraint =
+			PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	}
+}
+
+/* The Sync came back: the job is over. */
+static void dbc_job_done(struct dbc *c)
+{
+	struct db_job *job = c->job;
+
+	c->job = NULL;
+	evtimer_del(c->timer);
+	dbc_set_state(c, DBC_IDLE);
+	if (job->reply.status == DB_SQL_ERROR)
+		log_debug("db[%u]: statement %d failed: sqlstate %s", c->index,
+			  job->reply.failed_stmt, job->reply.sqlstate);
+	db_job_finish(job);
+}
+
+/* Read every result that is ready. Returns 1 when the job finished. */
+static int dbc_read_results(struct dbc *c)
+{
+	struct db_job *job = c->job;
+	int nulls = 0;
+
+	while (!PQisBusy(c->pg)) {
+		PGresult *res = PQgetResult(c->pg);
+		if (res == NULL) {
+			/* End of one statement's results. */
+			if (job->cur_seen) {
+				job->cur++;
+				job->cur_seen = 0;
+			}
+			if (++nulls > 1)
+				return 0;
+			continue;
+		}
+		nulls = 0;
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			dbc_job_done(c);
+			return 1;
+		}
+		dbc_record_result(job, res);
+	}
+	return 0;
+}
+
+static void dbc_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct dbc *c = arg;
+
+	(void)fd;
+	if (c->state == DBC_CONNECTING) {
+		dbc_connect_poll(c);
+		return;
+	}
+	if (c->state == DBC_BUSY && c->flushing && (what & EV_WRITE)) {
+		int r = PQflush(c->pg);
+		if (r < 0) {
+			dbc_lost(c, DB_UNAVAILABLE);
+			return;
+		}
+		c->flushing = r == 1;
+		if (!c->flushing && dbc_watch(c, EV_READ) != 0) {
+			dbc_lost(c, DB_UNAVAILABLE);
+			return;
+		}
+	}
+	if (!(what & EV_READ))
+		return;
+	if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD) {
+		dbc_lost(c, DB_UNAVAILABLE);
+		return;
+	}
+	if (c->state == DBC_IDLE) {
+		/* Nothing expected: drop stray notifications. */
+		PGnotify *n;
+		while ((n = PQnotifies(c->pg)) != NULL)
+			PQfreemem(n);
+		return;
+	}
+	if (c->state == DBC_BUSY && dbc_read_results(c))
+		db_pump(c->pool);
+}
+
+/* ---- pool ---------------------------------------------------------- */
+
+static void db_pump(struct db_pool *pool)
+{
+	unsigned i;
+
+	for (i = 0; i < pool->size && !TAILQ_EMPTY(&pool->queue); i++) {
+		struct dbc *c = &pool->conns[i];
+		struct db_job *job;
+
+		if (c->state != DBC_IDLE)
+			continue;
+		job = TAILQ_FIRST(&pool->queue);
+		TAILQ_REMOVE(&pool->queue, job, entry);
+		pool->queued--;
+		dbc_start(c, job);
+	}
+}
+
+unsigned db_pool_up(const struct db_pool *pool)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < pool->size; i++)
+		if (pool->conns[i].state == DBC_IDLE ||
+		    pool->conns[i].state == DBC_BUSY)
+			n++;
+	return n;
+}
+
+unsigned db_pool_pending(const struct db_pool *pool)
+{
+	unsigned i, n = pool->queued;
+
+	for (i = 0; i < pool->size; i++)
+		if (pool->conns[i].job != NULL)
+			n++;
+	return n;
+}
+
+void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,
+	       void *arg)
+{
+	job->done = done;
+	job->arg = arg;
+	if (db_pool_up(pool) == 0 || pool->queued >= DB_QUEUE_MAX ||
+	    job->nstmts == 0) {
+		db_job_fail_later(pool, job, DB_UNAVAILABLE);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&pool->queue, job, entry);
+	pool->queued++;
+	db_pump(pool);
+}
+
+struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
+			    unsigned size, unsigned connect_timeout,
+			    unsigned query_timeout, db_ready_fn *ready,
+			    void *ready_arg)
+{
+	struct db_pool *pool = calloc(1, sizeof(*pool));
+	unsigned i;
+
+	if (pool == NULL)
+		return NULL;
+	pool->base = base;
+	pool->conninfo = strdup(conninfo);
+	pool->size = size;
+	pool->connect_timeout = connect_timeout;
+	pool->query_timeout = query_timeout;
+	pool->ready = ready;
+	pool->ready_arg = ready_arg;
+	TAILQ_INIT(&pool->queue);
+	TAILQ_INIT(&pool->failed);
+	pool->conns = calloc(size, sizeof(*pool->conns));
+	pool->failed_ev = event_new(base, -1, 0, db_failed_flush, pool);
+	if (pool->conninfo == NULL || pool->conns == NULL ||
+	    pool->failed_ev == NULL) {
+		free(pool->conninfo);
+		free(pool->conns);
+		if (pool->failed_ev != NULL)
+			event_free(pool->failed_ev);
+		free(pool);
+		return NULL;
+	}
+	for (i = 0; i < size; i++) {
+		struct dbc *c = &pool->conns[i];
+		c->pool = pool;
+		c->index = i;
+		c->ev_fd = -1;
+		c->backoff_ms = DBC_BACKOFF_MIN_MS;
+		c->timer = evtimer_new(base, dbc_timer, c);
+	}
+	for (i = 0; i < size; i++)
+		dbc_connect(&pool->conns[i]);
+	return pool;
+}
+
+void db_pool_free(struct db_pool *pool)
+{
+	unsigned i;
+	struct db_job *job;
+
+	if (pool == NULL)
+		return;
+	pool->freeing = 1;
+	for (i = 0; i < pool->size; i++) {
+		struct dbc *c = &pool->conns[i];
+		if (c->job != NULL) {
+			job = c->job;
+			c->job = NULL;
+			db_job_fail_later(pool, job, DB_UNAVAILABLE);
+		}
+		dbc_release(c);
+		event_free(c->timer);
+	}
+	while ((job = TAILQ_FIRST(&pool->queue)) != NULL) {
+		TAILQ_REMOVE(&pool->queue, job, entry);
+		db_job_fail_later(pool, job, DB_UNAVAILABLE);
+	}
+	db_failed_flush(-1, 0, pool);
+	event_free(pool->failed_ev);
+	free(pool->conns);
+	free(pool->conninfo);
+	free(pool);
+}

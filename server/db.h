@@ -1,0 +1,71 @@
+/*
+ * db: the asynchronous PostgreSQL pool that runs inside the daemon's event
+ * loop. This module owns the pool's connections (each an explicit state
+ * machine: down -> connecting -> idle <-> busy, back to down on loss), the
+ * queue of jobs waiting for a connection, and the timers that bound a
+ * connect and a job. A job is a short list of parameterised statements sent
+ * in pipeline mode behind one Sync, so they commit together or not at all.
+ * The submitter always gets exactly one callback, never from inside
+ * db_submit(): with every result, or with DB_UNAVAILABLE / DB_TIMEOUT when
+ * the database is gone. Nothing here blocks.
+ */
+#ifndef MAILLAGE_DB_H
+#define MAILLAGE_DB_H
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#define DB_MAX_STMTS 16
+#define DB_MAX_PARAMS 32
+#define DB_QUEUE_MAX 4096
+
+enum db_status {
+	DB_OK = 0,       /* every statement succeeded; the job committed */
+	DB_SQL_ERROR,    /* a statement failed; nothing was committed */
+	DB_UNAVAILABLE,  /* no connection to the database */
+	DB_TIMEOUT       /* the job did not finish in query_timeout */
+};
+
+struct db_reply {
+	enum db_status status;
+	int nresults;
+	PGresult *results[DB_MAX_STMTS]; /* owned by db; valid in callback */
+	char sqlstate[6];                /* first error's SQLSTATE, or "" */
+	const char *constraint;          /* violated constraint, or NULL */
+	int failed_stmt;                 /* index of the failing statement */
+};
+
+typedef void db_done_fn(void *arg, const struct db_reply *reply);
+typedef void db_ready_fn(void *arg, int connected);
+
+struct db_pool;
+struct db_job;
+
+struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
+			    unsigned size, unsigned connect_timeout,
+			    unsigned query_timeout, db_ready_fn *ready,
+			    void *ready_arg);
+/* Fails every queued and running job with DB_UNAVAILABLE, then frees. */
+void db_pool_free(struct db_pool *pool);
+/* Number of connections currently usable (idle or busy). */
+unsigned db_pool_up(const struct db_pool *pool);
+/* Jobs running or queued. */
+unsigned db_pool_pending(const struct db_pool *pool);
+
+struct db_job *db_job_new(void);
+/*
+ * Append a statement. `params` (may contain NULL for SQL NULL) are copied.
+ * Returns 0, or -1 when the job is full or memory is exhausted; the job must
+ * then be discarded with db_job_free().
+ */
+int db_job_add(struct db_job *job, const char *sql, int nparams,
+	       const char *const *params);
+void db_job_free(struct db_job *job);
+/* Queue the job; ownership passes to the pool. */
+void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,
+	       void *arg);
+
+const char *db_status_name(enum db_status status);
+
+#endif

@@ -261,6 +261,25 @@ static void db_fail_queue_if_down(struct db_pool *pool)
 	}
 }
 
+/*
+ * Say why a connection went away: a warning when a usable connection is
+ * lost or a first attempt fails, debug for the retries that follow.
+ */
+static void dbc_log_loss(struct dbc *c, enum db_status why)
+{
+	const char *msg = c->pg != NULL ? PQerrorMessage(c->pg) : "";
+	int retry = c->state == DBC_CONNECTING &&
+		    c->backoff_ms > DBC_BACKOFF_MIN_MS;
+
+	if (retry && !log_enabled(CONFIG_LOG_DEBUG))
+		return;
+	(retry ? log_debug : log_warnx)(
+		"db[%u]: %s %s%s%.200s", c->index,
+		c->state == DBC_CONNECTING ? "connect" : "connection",
+		why == DB_TIMEOUT ? "timed out" : "failed",
+		msg[0] != '\0' ? ": " : "", msg);
+}
+
 /* The connection is gone (or timed out): fail its job, retry later. */
 static void dbc_lost(struct dbc *c, enum db_status why)
 {
@@ -268,13 +287,7 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 	int was_busy = c->state == DBC_BUSY;
 	unsigned delay;
 
-	if (c->pg != NULL && PQerrorMessage(c->pg)[0] != '\0')
-		log_warnx("db[%u]: connection %s: %.200s", c->index,
-			  why == DB_TIMEOUT ? "timed out" : "lost",
-			  PQerrorMessage(c->pg));
-	else
-		log_warnx("db[%u]: connection %s", c->index,
-			  why == DB_TIMEOUT ? "timed out" : "lost");
+	dbc_log_loss(c, why);
 	c->job = NULL;
 	dbc_release(c);
 	if (c->state == DBC_CONNECTING && !c->ever_up)

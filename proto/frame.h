@@ -23,9 +23,9 @@
 
 enum frame_status {
 	FRAME_NEED_MORE = 0, /* fewer bytes than a whole frame available */
-	FRAME_READY,         /* a whole frame is available */
+	FRAME_READY,	     /* a whole frame is available */
 	FRAME_TOO_LARGE,     /* announced length exceeds the maximum */
-	FRAME_EMPTY          /* announced length is zero: never valid */
+	FRAME_EMPTY	     /* announced length is zero: never valid */
 };
 
 /*

@@ -34,8 +34,7 @@ int audit_job_add(struct db_job *job, const struct conn *c,
 	const char *params[14];
 
 	snprintf(reqid, sizeof(reqid), "%" PRIu64, rec->request_id);
-	params[0] = c->authenticated ? audit_id(account, sizeof(account),
-						  a->id)
+	params[0] = c->authenticated ? audit_id(account, sizeof(account), a->id)
 				     : NULL;
 	params[1] = c->authenticated ? a->login : NULL;
 	params[2] = c->authenticated ? a->institution : NULL;

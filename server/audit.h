@@ -16,8 +16,8 @@
 struct conn;
 
 struct audit_rec {
-	const char *action;     /* e.g. "ping", "connect" */
-	const char *outcome;    /* "ok", "refused", "error" */
+	const char *action;	/* e.g. "ping", "connect" */
+	const char *outcome;	/* "ok", "refused", "error" */
 	const char *error_code; /* e.g. "NOT_FOUND", or NULL */
 	uint64_t request_id;
 	int64_t case_id;   /* 0 = none */

@@ -37,23 +37,15 @@ struct config_option {
 };
 
 #define OPT_STR(sec, key, type, field, def)                                    \
-	{sec,                                                                  \
-	 key,                                                                  \
-	 type,                                                                 \
-	 offsetof(struct config, field),                                       \
-	 sizeof(((struct config *)0)->field),                                  \
-	 0,                                                                    \
-	 0,                                                                    \
-	 def}
+	{                                                                      \
+		sec, key, type, offsetof(struct config, field),                \
+			sizeof(((struct config *)0)->field), 0, 0, def         \
+	}
 #define OPT_UINT(sec, key, field, lo, hi, def)                                 \
-	{sec,                                                                  \
-	 key,                                                                  \
-	 CONFIG_UINT,                                                          \
-	 offsetof(struct config, field),                                       \
-	 sizeof(uint32_t),                                                     \
-	 lo,                                                                   \
-	 hi,                                                                   \
-	 def}
+	{                                                                      \
+		sec, key, CONFIG_UINT, offsetof(struct config, field),         \
+			sizeof(uint32_t), lo, hi, def                          \
+	}
 
 static const struct config_option config_options[] = {
 	{"server", "listen", CONFIG_LISTEN, 0, 0, 0, 0, "127.0.0.1:7443"},
@@ -79,8 +71,7 @@ static const struct config_option config_options[] = {
 	OPT_UINT("database", "pool_size", db_pool_size, 1, 64, "4"),
 	OPT_UINT("database", "connect_timeout", db_connect_timeout, 1, 600,
 		 "5"),
-	OPT_UINT("database", "query_timeout", db_query_timeout, 1, 3600,
-		 "10"),
+	OPT_UINT("database", "query_timeout", db_query_timeout, 1, 3600, "10"),
 	OPT_STR("database", "migrations_dir", CONFIG_PATH, migrations_dir,
 		MAILLAGE_SQLDIR),
 };
@@ -102,8 +93,8 @@ struct config_parse {
 
 const char *config_log_level_name(enum config_log_level level)
 {
-	if ((unsigned)level >= sizeof(config_level_names) /
-				       sizeof(config_level_names[0]))
+	if ((unsigned)level >=
+	    sizeof(config_level_names) / sizeof(config_level_names[0]))
 		return "error";
 	return config_level_names[level];
 }
@@ -246,8 +237,8 @@ static int config_handler(void *user, const char *section, const char *key,
 	opt = config_find(section, key, &known_sec);
 	if (opt == NULL) {
 		snprintf(p->detail, sizeof(p->detail), "unknown %s [%s]%s%s",
-			 known_sec ? "key" : "section",
-			 section, known_sec ? " " : "", known_sec ? key : "");
+			 known_sec ? "key" : "section", section,
+			 known_sec ? " " : "", known_sec ? key : "");
 		p->failed = 1;
 		return 0;
 	}
@@ -269,7 +260,8 @@ static int config_handler(void *user, const char *section, const char *key,
 static int config_finish(struct config_parse *p, int rc)
 {
 	if (p->failed) {
-		snprintf(p->err, p->errlen, "%s:%d: %s", p->file, rc, p->detail);
+		snprintf(p->err, p->errlen, "%s:%d: %s", p->file, rc,
+			 p->detail);
 		return -1;
 	}
 	if (rc > 0) {
@@ -336,7 +328,8 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		const char *v = (const char *)cfg + required[i].offset;
 		if (v[0] == '\0') {
-			snprintf(err, errlen, "%s is required", required[i].name);
+			snprintf(err, errlen, "%s is required",
+				 required[i].name);
 			return -1;
 		}
 	}

@@ -31,9 +31,9 @@ struct config {
 	uint32_t max_frame;
 	uint32_t max_connections;
 	uint32_t handshake_timeout; /* seconds */
-	uint32_t idle_timeout;      /* seconds */
-	uint32_t output_limit;      /* bytes */
-	uint32_t drain_timeout;     /* seconds */
+	uint32_t idle_timeout;	    /* seconds */
+	uint32_t output_limit;	    /* bytes */
+	uint32_t drain_timeout;	    /* seconds */
 	enum config_log_level log_level;
 	char pidfile[CONFIG_PATH_MAX];
 	/* [tls] */
@@ -58,8 +58,7 @@ void config_defaults(struct config *cfg);
  * naming the file, line and key in `err`. Relative paths in the file are
  * resolved against the directory of `path`.
  */
-int config_load(const char *path, struct config *cfg, char *err,
-		size_t errlen);
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 
 /* Parse from a string (for tests); relative paths resolve against `base`. */
 int config_load_string(const char *text, const char *base, struct config *cfg,

@@ -302,7 +302,8 @@ static void conn_handle_hello(struct conn *c, const Maillage__Envelope *env)
 {
 	const Maillage__Hello *h = env->hello;
 
-	if (h->protocol_version != MAILLAGE__PROTOCOL_VERSION__PROTOCOL_VERSION_1) {
+	if (h->protocol_version !=
+	    MAILLAGE__PROTOCOL_VERSION__PROTOCOL_VERSION_1) {
 		conn_fail(c, env->request_id,
 			  MAILLAGE__ERROR_CODE__UNSUPPORTED_VERSION,
 			  "protocol version 1 is the only one spoken");

@@ -24,11 +24,11 @@ struct server;
 
 enum conn_state {
 	CONN_HANDSHAKE = 0, /* TLS handshake in progress */
-	CONN_HELLO,         /* handshake done, waiting for Hello */
-	CONN_AUTH,          /* Hello received, account lookup running */
-	CONN_READY,         /* authenticated: requests are served */
-	CONN_CLOSING,       /* flushing the last replies */
-	CONN_LINGER         /* close_notify sent, draining the peer */
+	CONN_HELLO,	    /* handshake done, waiting for Hello */
+	CONN_AUTH,	    /* Hello received, account lookup running */
+	CONN_READY,	    /* authenticated: requests are served */
+	CONN_CLOSING,	    /* flushing the last replies */
+	CONN_LINGER	    /* close_notify sent, draining the peer */
 };
 
 /* Requests one connection may have in flight before reading pauses. */

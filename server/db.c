@@ -30,8 +30,8 @@ struct db_job {
 	void *arg;
 	/* Filled while running. */
 	struct db_reply reply;
-	int cur;        /* statement whose results are being read */
-	int cur_seen;   /* a result was seen for `cur` */
+	int cur;		    /* statement whose results are being read */
+	int cur_seen;		    /* a result was seen for `cur` */
 	enum db_status fail_status; /* for deferred failures */
 };
 
@@ -42,12 +42,12 @@ struct dbc {
 	unsigned index;
 	enum dbc_state state;
 	PGconn *pg;
-	struct event *ev;     /* socket readiness */
+	struct event *ev; /* socket readiness */
 	evutil_socket_t ev_fd;
 	short ev_what;
-	struct event *timer;  /* connect timeout, backoff, job timeout */
-	struct db_job *job;   /* running job when busy */
-	int flushing;         /* PQflush returned 1: wait for writable */
+	struct event *timer; /* connect timeout, backoff, job timeout */
+	struct db_job *job;  /* running job when busy */
+	int flushing;	     /* PQflush returned 1: wait for writable */
 	unsigned backoff_ms;
 	int ever_up;
 };
@@ -216,7 +216,8 @@ static int dbc_watch(struct dbc *c, short what)
 
 static void dbc_timer_set(struct dbc *c, unsigned ms)
 {
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = {(time_t)(ms / 1000),
+			     (suseconds_t)(ms % 1000) * 1000};
 
 	evtimer_add(c->timer, &tv);
 }
@@ -310,7 +311,8 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 
 static void dbc_up(struct dbc *c)
 {
-	if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
+	if (PQsetnonblocking(c->pg, 1) != 0 ||
+	    PQenterPipelineMode(c->pg) != 1) {
 		dbc_lost(c, DB_UNAVAILABLE);
 		return;
 	}

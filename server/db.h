@@ -21,19 +21,19 @@
 #define DB_QUEUE_MAX 4096
 
 enum db_status {
-	DB_OK = 0,       /* every statement succeeded; the job committed */
-	DB_SQL_ERROR,    /* a statement failed; nothing was committed */
-	DB_UNAVAILABLE,  /* no connection to the database */
-	DB_TIMEOUT       /* the job did not finish in query_timeout */
+	DB_OK = 0,	/* every statement succeeded; the job committed */
+	DB_SQL_ERROR,	/* a statement failed; nothing was committed */
+	DB_UNAVAILABLE, /* no connection to the database */
+	DB_TIMEOUT	/* the job did not finish in query_timeout */
 };
 
 struct db_reply {
 	enum db_status status;
 	int nresults;
 	PGresult *results[DB_MAX_STMTS]; /* owned by db; valid in callback */
-	char sqlstate[6];                /* first error's SQLSTATE, or "" */
-	const char *constraint;          /* violated constraint, or NULL */
-	int failed_stmt;                 /* index of the failing statement */
+	char sqlstate[6];		 /* first error's SQLSTATE, or "" */
+	const char *constraint;		 /* violated constraint, or NULL */
+	int failed_stmt;		 /* index of the failing statement */
 };
 
 typedef void db_done_fn(void *arg, const struct db_reply *reply);

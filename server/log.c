@@ -49,8 +49,8 @@ static int log_priority(enum config_log_level level)
 	}
 }
 
-static void log_vwrite(enum config_log_level level, int errnum,
-		       const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void
+log_vwrite(enum config_log_level level, int errnum, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	char stamp[32];

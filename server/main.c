@@ -79,7 +79,8 @@ static int main_listen(struct server *srv)
 	}
 	srv->listener = evconnlistener_new_bind(
 		srv->base, main_accept, srv,
-		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+			LEV_OPT_CLOSE_ON_EXEC,
 		1024, ai->ai_addr, (int)ai->ai_addrlen);
 	freeaddrinfo(ai);
 	if (srv->listener == NULL) {
@@ -223,9 +224,10 @@ static int main_setup(struct server *srv)
 	    event_add(srv->ev_int, NULL) != 0 ||
 	    event_add(srv->ev_hup, NULL) != 0)
 		return -1;
-	srv->db = db_pool_new(srv->base, srv->cfg.db_conninfo,
-			      srv->cfg.db_pool_size, srv->cfg.db_connect_timeout,
-			      srv->cfg.db_query_timeout, main_db_ready, srv);
+	srv->db =
+		db_pool_new(srv->base, srv->cfg.db_conninfo,
+			    srv->cfg.db_pool_size, srv->cfg.db_connect_timeout,
+			    srv->cfg.db_query_timeout, main_db_ready, srv);
 	return srv->db != NULL ? 0 : -1;
 }
 

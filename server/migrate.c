@@ -93,7 +93,8 @@ static int migrate_check_applied(PGconn *pg, const char *version,
 {
 	const char *params[1] = {version};
 	PGresult *res = PQexecParams(
-		pg, "SELECT name, sha256 FROM schema_migrations WHERE version = $1",
+		pg,
+		"SELECT name, sha256 FROM schema_migrations WHERE version = $1",
 		1, NULL, params, NULL, NULL, 0);
 	int rc;
 
@@ -130,10 +131,11 @@ static int migrate_apply(PGconn *pg, const char *version, const char *file,
 		(void)migrate_exec(pg, "ROLLBACK");
 		return -1;
 	}
-	res = PQexecParams(pg,
-			   "INSERT INTO schema_migrations (version, name, sha256)"
-			   " VALUES ($1, $2, $3)",
-			   3, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(
+		pg,
+		"INSERT INTO schema_migrations (version, name, sha256)"
+		" VALUES ($1, $2, $3)",
+		3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "maillaged: migrate: %s", PQerrorMessage(pg));
 		PQclear(res);
@@ -207,8 +209,9 @@ int migrate_run(const struct config *cfg, int dry_run)
 		goto out;
 	}
 	for (i = 0; i < n && rc == 0; i++) {
-		if (i > 0 && strspn(list[i]->d_name, "0123456789") ==
-				     strspn(list[i - 1]->d_name, "0123456789") &&
+		if (i > 0 &&
+		    strspn(list[i]->d_name, "0123456789") ==
+			    strspn(list[i - 1]->d_name, "0123456789") &&
 		    strncmp(list[i]->d_name, list[i - 1]->d_name,
 			    strspn(list[i]->d_name, "0123456789")) == 0) {
 			fprintf(stderr,

@@ -191,8 +191,9 @@ void session_authenticate(struct conn *c, uint64_t request_id)
 
 static Maillage__ErrorCode session_db_error(const struct db_reply *reply)
 {
-	return reply->status == DB_SQL_ERROR ? MAILLAGE__ERROR_CODE__INTERNAL
-					     : MAILLAGE__ERROR_CODE__UNAVAILABLE;
+	return reply->status == DB_SQL_ERROR
+		       ? MAILLAGE__ERROR_CODE__INTERNAL
+		       : MAILLAGE__ERROR_CODE__UNAVAILABLE;
 }
 
 /* Submit a job holding only the audit record of an accepted request. */

@@ -48,10 +48,9 @@ static int tls_load_crl(SSL_CTX *ctx, const char *path, char *err,
 	return 0;
 }
 
-static int tls_load_ca(SSL_CTX *ctx, const char *path, char *err,
-		       size_t errlen)
+static int tls_load_ca(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 {
-	STACK_OF(X509_NAME) *names;
+	STACK_OF(X509_NAME) * names;
 
 	if (!SSL_CTX_load_verify_locations(ctx, path, NULL))
 		return tls_fail(err, errlen, "cannot load CA", path);
@@ -73,16 +72,17 @@ SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(ctx, cfg->tls_min_version == 12
 						   ? TLS1_2_VERSION
 						   : TLS1_3_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-					 SSL_OP_CIPHER_SERVER_PREFERENCE |
-					 SSL_OP_IGNORE_UNEXPECTED_EOF |
-					 SSL_OP_NO_TICKET);
+	SSL_CTX_set_options(
+		ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+			     SSL_OP_CIPHER_SERVER_PREFERENCE |
+			     SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	if (cfg->tls_min_version == 12 &&
 	    !SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS))
 		goto fail_cipher;
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_certificate) != 1) {
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_certificate) !=
+	    1) {
 		tls_fail(err, errlen, "cannot load certificate",
 			 cfg->tls_certificate);
 		goto fail;
@@ -100,9 +100,8 @@ SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	    tls_load_crl(ctx, cfg->tls_crl, err, errlen) != 0)
 		goto fail;
 	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
-	SSL_CTX_set_verify(ctx,
-			   SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-			   NULL);
+	SSL_CTX_set_verify(
+		ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	SSL_CTX_set_verify_depth(ctx, 4);
 	return ctx;
 fail_cipher:

@@ -1,0 +1,136 @@
+/*
+ * cmd: the command table of `maillage`, tmux-style. This module owns the
+ * table of commands (each family file exports one const struct cmd_entry,
+ * declared below and listed in cmd_table[] in cmd.c), the lookup of a
+ * command by name or alias, the parsing of its options and arguments from
+ * the entry's declaration (so that -h/--help, unknown options and argument
+ * counts are handled the same way for all), the help text generated from
+ * the entries, and the run of a command: configuration and connection are
+ * set up for it when its flags ask for them, and torn down after.
+ *
+ * Names are matched exactly (or by alias): no prefix matching, so that a
+ * script keeps working when commands are added. A name may have several
+ * words ("notice send"), matched against as many arguments; `maillage
+ * notice` alone then lists the commands of the group.
+ *
+ * Adding a command family: write client/cmd-foo.c exporting
+ * `const struct cmd_entry cmd_foo_entry`, declare it below and add it to
+ * cmd_table[] in cmd.c (client/CMakeLists.txt picks up cmd-*.c).
+ */
+#ifndef MAILLAGE_CMD_H
+#define MAILLAGE_CMD_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cerr.h"
+#include "conf.h"
+#include "net.h"
+
+/* Flags of a cmd_entry. */
+#define CMD_NEEDS_CONFIG 0x1u	  /* load the client configuration */
+#define CMD_NEEDS_CONNECTION 0x3u /* and connect (implies the config) */
+
+/* One option of a command; arrays end with an entry whose name is NULL. */
+struct cmd_option {
+	const char *name; /* long name, without "--" */
+	int short_name;	  /* 0 for none */
+	const char *arg;  /* placeholder of its value ("N"), NULL: a flag */
+	const char *help; /* one line */
+};
+
+struct cmd_optval {
+	size_t index;	   /* in the entry's options[] */
+	const char *value; /* NULL for a flag */
+};
+
+struct cmd_ctx {
+	const char *config_path; /* --config, or the default */
+	int config_is_default;
+	int json; /* --json */
+	const struct cmd_entry *entry;
+	struct conf *conf;	 /* set when the entry needs the config */
+	struct net_conn *conn;	 /* set when it needs the connection */
+	struct cmd_optval *optv; /* options given, in order */
+	size_t optc;
+};
+
+struct cmd_entry {
+	const char *name;    /* may have several words: "notice send" */
+	const char *alias;   /* or NULL */
+	const char *usage;   /* after the name: "[--count N]" */
+	const char *summary; /* one line, for the list */
+	const char *help;    /* paragraphs, with an example */
+	/*
+	 * Run with the positional arguments left after the options (argv[0]
+	 * is the first of them, not the command name). Returns an exit code
+	 * (MAILLAGE_EXIT_*), having printed any error itself.
+	 */
+	int (*exec)(struct cmd_ctx *ctx, int argc, char **argv);
+	unsigned flags;
+	/*
+	 * Optional: validate options and arguments before the configuration
+	 * is read and the connection made, so that a usage error costs no
+	 * connection. Same arguments as exec; returns MAILLAGE_EXIT_OK to go
+	 * on, or an exit code after printing the error (cmd_usage_error).
+	 */
+	int (*check)(struct cmd_ctx *ctx, int argc, char **argv);
+	const struct cmd_option *options; /* NULL when none */
+	int min_args;			  /* positional arguments */
+	int max_args;			  /* -1: no maximum */
+};
+
+/* The table, NULL-terminated, in the order of the help list. */
+extern const struct cmd_entry *const cmd_table[];
+
+/* Command families (one line each; keep in the order of cmd_table). */
+extern const struct cmd_entry cmd_help_entry;
+extern const struct cmd_entry cmd_ping_entry;
+extern const struct cmd_entry cmd_whoami_entry;
+
+/*
+ * The entry named by the first words of argv (longest name first), and in
+ * *consumed the number of words it took; NULL if none.
+ */
+const struct cmd_entry *cmd_find(int argc, char **argv, int *consumed);
+
+/*
+ * Run the command in argv (argv[0] is its first word): lookup, options,
+ * help, configuration, connection, exec, cleanup. Returns the exit code.
+ */
+int cmd_run(struct cmd_ctx *ctx, int argc, char **argv);
+
+/* General usage and the list of commands. */
+void cmd_print_overview(FILE *fp);
+/* Usage, summary, options and help text of one command. */
+void cmd_print_help(FILE *fp, const struct cmd_entry *entry);
+/*
+ * If the first words of argv name a group ("notice" for "notice send",
+ * ...), print its commands and return the number of words of the group
+ * name; else 0.
+ */
+int cmd_print_group(FILE *fp, int argc, char **argv);
+
+/* Print "maillage: <why>" and the command's usage line; returns 2. */
+int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print `err` and return its exit code. */
+int cmd_fail(struct cmd_ctx *ctx, const struct cerr *err);
+
+/* Options given to the running command, by long name. */
+int cmd_opt_isset(const struct cmd_ctx *ctx, const char *name);
+/* Last value given for `name`, or NULL. */
+const char *cmd_opt_value(const struct cmd_ctx *ctx, const char *name);
+/* Number of times `name` was given, and its i-th value (repeatable). */
+size_t cmd_opt_count(const struct cmd_ctx *ctx, const char *name);
+const char *cmd_opt_nth(const struct cmd_ctx *ctx, const char *name, size_t i);
+/*
+ * Value of `name` as an unsigned in [min, max], `def` when absent. 0, or
+ * -1 after printing a usage error (the command returns
+ * MAILLAGE_EXIT_USAGE).
+ */
+int cmd_opt_uint(const struct cmd_ctx *ctx, const char *name, unsigned def,
+		 unsigned min, unsigned max, unsigned *out);
+
+#endif

@@ -1,0 +1,497 @@
+#!/bin/bash
+# fixture.sh: the world of the integration tests: a network CA with client
+# certificates of every kind (valid, unenrolled, disabled, expired, revoked,
+# signed by another CA), a throwaway PostgreSQL 15 cluster, a migrated
+# database holding the demo network, and a running maillaged.
+#
+# Usage (MAILLAGE_BUILD_DIR and MAILLAGE_SOURCE_DIR set for setup):
+#   fixture.sh setup WORKDIR
+#   fixture.sh teardown WORKDIR        never fails when things are gone
+#   fixture.sh pg-stop WORKDIR         pg_ctl stop -m fast, waits
+#   fixture.sh pg-start WORKDIR        starts and waits for pg_isready
+#   fixture.sh daemon-restart WORKDIR  SIGTERM, wait, start on the same port
+#   fixture.sh psql WORKDIR SQL        prints `psql -XAt -c SQL` output
+#
+# setup leaves in WORKDIR:
+#   pki/             network CA (ca.crt, crl.pem, server.crt/.key) and
+#                    pki/clients/LOGIN.crt/.key for the seven demo accounts
+#                    (coord ase pjj police juge admin auditor) and for
+#                    unenrolled (valid, ase75, not in the database),
+#                    disabled (partner at ase75, account disabled),
+#                    expired (partner at ase75, certificate expired),
+#                    revoked (partner at ase75, certificate in the CRL)
+#   otherca/         an independent CA with the same name as the network CA
+#                    and otherca/clients/rogue.crt/.key (CN=ase, O=ase75)
+#   client/LOGIN.conf  client configuration for each certificate above
+#                    (rogue's trusts the real network CA for the server)
+#   maillaged.conf   daemon configuration; maillaged.log its stderr
+#   env              KEY=VALUE lines: MAILLAGE_HOST MAILLAGE_PORT MAILLAGE_PKI
+#                    MAILLAGE_PGDATA MAILLAGE_PGHOST MAILLAGE_PGPORT
+#                    MAILLAGE_DB MAILLAGE_DAEMON_PID MAILLAGE_CLIENT_BIN
+#                    MAILLAGE_DAEMON_BIN MAILLAGE_WORKDIR
+#   .state           the same and what teardown needs, written as setup goes
+# The cluster's data directory and socket live in /tmp/maillage-itest.XXXXXX
+# (reachable by the postgres user when the build tree is under /root). As
+# root, the cluster runs as the postgres user (initdb refuses root); the
+# daemon runs as the invoking user.
+set -euo pipefail
+
+readonly PROG=fixture.sh
+readonly PGBIN=${MAILLAGE_PGBIN:-/usr/lib/postgresql/15/bin}
+readonly MARKER=.maillage-fixture
+readonly DEMO_LOGINS=(coord ase pjj police juge admin auditor)
+readonly EXTRA_LOGINS=(unenrolled disabled expired revoked)
+
+die() {
+	echo "$PROG: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "$PROG: $*" >&2
+}
+
+usage() {
+	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+# ---- state -----------------------------------------------------------------
+
+# state_set WORKDIR KEY VALUE: record KEY=VALUE in WORKDIR/.state.
+state_set() {
+	local f=$1/.state tmp
+	tmp="$f.tmp.$$"
+	{
+		if [[ -f $f ]]; then grep -v "^$2=" "$f" || true; fi
+		printf '%s=%s\n' "$2" "$3"
+	} >"$tmp"
+	mv -f "$tmp" "$f"
+}
+
+# state_get WORKDIR KEY: print the value, empty if unknown.
+state_get() {
+	local f=$1/.state k v
+	[[ -f $f ]] || return 0
+	while IFS='=' read -r k v; do
+		if [[ $k == "$2" ]]; then
+			printf '%s\n' "$v"
+			return 0
+		fi
+	done <"$f"
+}
+
+write_env() {
+	local w=$1 k tmp="$1/env.tmp.$$"
+	for k in MAILLAGE_HOST MAILLAGE_PORT MAILLAGE_PKI MAILLAGE_PGDATA \
+		MAILLAGE_PGHOST MAILLAGE_PGPORT MAILLAGE_DB MAILLAGE_DAEMON_PID \
+		MAILLAGE_CLIENT_BIN MAILLAGE_DAEMON_BIN MAILLAGE_WORKDIR; do
+		printf '%s=%s\n' "$k" "$(state_get "$w" "$k")"
+	done >"$tmp"
+	mv -f "$tmp" "$w/env"
+}
+
+# ---- helpers ---------------------------------------------------------------
+
+# Run a PostgreSQL server program as the cluster's owner, from / (initdb
+# and pg_ctl fail when they cannot read the current directory).
+as_pg() {
+	if ((EUID == 0)); then
+		(cd / && runuser -u postgres -- "$@")
+	else
+		(cd / && "$@")
+	fi
+}
+
+# A TCP port nobody listens on (random in 20000-59999, checked with ss).
+free_port() {
+	local port i used
+	used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' || true)
+	for ((i = 0; i < 200; i++)); do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! grep -qx "$port" <<<"$used"; then
+			echo "$port"
+			return 0
+		fi
+	done
+	die "no free TCP port found"
+}
+
+port_listening() {
+	if command -v ss >/dev/null; then
+		[[ -n $(ss -Htln "sport = :$1" 2>/dev/null) ]]
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
+
+# Is PID a live process (not a zombie)?
+alive() {
+	local stat
+	[[ $1 =~ ^[0-9]+$ ]] || return 1
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
+# Is PID alive and running maillaged?
+is_daemon() {
+	alive "$1" || return 1
+	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q maillaged
+}
+
+check_conf_lines() {
+	# libinih (Debian) reads at most 199 characters per line.
+	local f=$1 n
+	n=$(awk 'length($0) > 199 { print FNR; exit }' "$f")
+	[[ -z $n ]] || die "$f:$n: line longer than 199 characters (path too long?)"
+}
+
+# ---- PostgreSQL --------------------------------------------------------------
+
+pg_start() {
+	local w=$1 pgdata pgtmp pghost pgport i
+	pgdata=$(state_get "$w" MAILLAGE_PGDATA)
+	pgtmp=$(state_get "$w" PGTMP)
+	pghost=$(state_get "$w" MAILLAGE_PGHOST)
+	pgport=$(state_get "$w" MAILLAGE_PGPORT)
+	[[ -n $pgdata && -d $pgdata ]] || die "no cluster recorded in $w"
+	if as_pg "$PGBIN/pg_ctl" status -D "$pgdata" >/dev/null 2>&1; then
+		note "PostgreSQL already running"
+	else
+		# setsid: the server must not belong to the test's process group.
+		if ! as_pg setsid -w "$PGBIN/pg_ctl" start -s -w -t 30 -D "$pgdata" \
+			-l "$pgtmp/postgresql.log"; then
+			tail -n 30 "$pgtmp/postgresql.log" >&2 || true
+			die "PostgreSQL did not start"
+		fi
+	fi
+	for ((i = 0; i < 60; i++)); do
+		if "$PGBIN/pg_isready" -q -h "$pghost" -p "$pgport" -d maillage \
+			-U maillage; then
+			return 0
+		fi
+		sleep 0.25
+	done
+	tail -n 30 "$pgtmp/postgresql.log" >&2 || true
+	die "PostgreSQL not ready after 15 s"
+}
+
+pg_stop() {
+	local w=$1 mode=$2 pgdata
+	pgdata=$(state_get "$w" MAILLAGE_PGDATA)
+	[[ -n $pgdata && -f $pgdata/postmaster.pid ]] || return 0
+	as_pg "$PGBIN/pg_ctl" stop -s -w -t 30 -m "$mode" -D "$pgdata"
+}
+
+pg_create() {
+	local w=$1 pgtmp pgport
+	pgtmp=$(mktemp -d /tmp/maillage-itest.XXXXXX)
+	state_set "$w" PGTMP "$pgtmp"
+	chmod 755 "$pgtmp"
+	if ((EUID == 0)); then
+		id postgres >/dev/null 2>&1 ||
+			die "user postgres missing (run deploy/install-deps)"
+		chown postgres: "$pgtmp"
+	fi
+	pgport=$(free_port)
+	state_set "$w" MAILLAGE_PGDATA "$pgtmp/data"
+	state_set "$w" MAILLAGE_PGHOST "$pgtmp"
+	state_set "$w" MAILLAGE_PGPORT "$pgport"
+
+	if ! as_pg "$PGBIN/initdb" -D "$pgtmp/data" -U maillage \
+		--auth-local=trust --auth-host=reject --no-locale -E UTF8 \
+		--no-sync >"$pgtmp/initdb.log" 2>&1; then
+		cat "$pgtmp/initdb.log" >&2
+		die "initdb failed"
+	fi
+	as_pg tee -a "$pgtmp/data/postgresql.conf" >/dev/null <<EOF
+
+# maillage integration tests: throwaway cluster, Unix socket only
+listen_addresses = ''
+unix_socket_directories = '$pgtmp'
+port = $pgport
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 100
+EOF
+	pg_start "$w"
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$pgtmp" -p "$pgport" \
+		-U maillage -d postgres -c "CREATE DATABASE maillage"
+	state_set "$w" CONNINFO \
+		"host=$pgtmp port=$pgport dbname=maillage user=maillage"
+	state_set "$w" MAILLAGE_DB \
+		"postgresql:///maillage?host=$pgtmp&port=$pgport&user=maillage"
+}
+
+# ---- daemon ------------------------------------------------------------------
+
+daemon_stop() {
+	local w=$1 pid i
+	pid=$(state_get "$w" MAILLAGE_DAEMON_PID)
+	is_daemon "$pid" || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do
+		is_daemon "$pid" || return 0
+		sleep 0.1
+	done
+	note "maillaged ($pid) still running after 10 s: SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+	for ((i = 0; i < 20; i++)); do
+		is_daemon "$pid" || return 0
+		sleep 0.1
+	done
+}
+
+# daemon_start WORKDIR: start and wait until the port accepts connections.
+# Returns 1 (not fatal) when the port was taken, so that setup can pick
+# another one; dies on any other failure.
+daemon_start() {
+	local w=$1 bin port pid i log=$1/maillaged.log
+	bin=$(state_get "$w" MAILLAGE_DAEMON_BIN)
+	port=$(state_get "$w" MAILLAGE_PORT)
+	local mark
+	: >>"$log"
+	mark=$(wc -l <"$log")
+	# Own session, no terminal, no inherited pipe: the daemon outlives the
+	# setup test and ctest does not wait for it.
+	setsid "$bin" -c "$w/maillaged.conf" </dev/null >/dev/null 2>>"$log" &
+	pid=$!
+	state_set "$w" MAILLAGE_DAEMON_PID "$pid"
+	for ((i = 0; i < 150; i++)); do
+		if ! alive "$pid"; then
+			wait "$pid" 2>/dev/null || true
+			if tail -n +"$((mark + 1))" "$log" | grep -qi "address already in use"; then
+				return 1
+			fi
+			note "maillaged exited during start-up; last lines of $log:"
+			tail -n 30 "$log" >&2 || true
+			die "maillaged did not start"
+		fi
+		if port_listening "$port"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	note "maillaged does not listen on 127.0.0.1:$port after 15 s; last lines of $log:"
+	tail -n 30 "$log" >&2 || true
+	kill -KILL "$pid" 2>/dev/null || true
+	die "maillaged did not start"
+}
+
+write_daemon_conf() {
+	local w=$1 src=$2 port=$3 conninfo
+	conninfo=$(state_get "$w" CONNINFO)
+	cat >"$w/maillaged.conf" <<EOF
+; maillaged configuration of the integration tests (written by fixture.sh)
+[server]
+listen = 127.0.0.1:$port
+instance_id = itest
+handshake_timeout = 2
+idle_timeout = 30
+log_level = debug
+
+[tls]
+certificate = $w/pki/server.crt
+private_key = $w/pki/server.key
+ca = $w/pki/ca.crt
+crl = $w/pki/crl.pem
+
+[database]
+conninfo = $conninfo
+migrations_dir = $src/sql
+EOF
+	check_conf_lines "$w/maillaged.conf"
+}
+
+write_client_conf() {
+	local w=$1 login=$2 certdir=$3 port=$4 f
+	f=$w/client/$login.conf
+	cat >"$f" <<EOF
+; maillage client configuration for $login (written by fixture.sh)
+[client]
+server = 127.0.0.1:$port
+server_name = localhost
+certificate = $certdir/$login.crt
+private_key = $certdir/$login.key
+ca = $w/pki/ca.crt
+timeout = 10
+EOF
+	check_conf_lines "$f"
+}
+
+# ---- commands ----------------------------------------------------------------
+
+cmd_teardown() {
+	local w=$1 pgtmp
+	[[ -d $w ]] || return 0
+	daemon_stop "$w" || true
+	pg_stop "$w" immediate >/dev/null 2>&1 || true
+	pgtmp=$(state_get "$w" PGTMP)
+	if [[ -n $pgtmp && -d $pgtmp ]]; then
+		local pmpid
+		# pg_ctl may have failed (e.g. data dir damaged): kill what is left.
+		if [[ -f $pgtmp/data/postmaster.pid ]]; then
+			pmpid=$(head -n 1 "$pgtmp/data/postmaster.pid" 2>/dev/null || true)
+			if alive "$pmpid"; then
+				kill -QUIT "$pmpid" 2>/dev/null || true
+				sleep 0.5
+				kill -KILL "$pmpid" 2>/dev/null || true
+			fi
+		fi
+		case "$pgtmp" in
+		/tmp/maillage-itest.*) rm -rf -- "$pgtmp" ;;
+		*) note "not removing unexpected cluster path $pgtmp" ;;
+		esac
+	fi
+	return 0
+}
+
+SETUP_WORKDIR=""
+setup_failed() {
+	local rc=$?
+	if ((rc != 0)) && [[ -n $SETUP_WORKDIR ]]; then
+		note "setup failed; tearing down"
+		cmd_teardown "$SETUP_WORKDIR"
+	fi
+}
+
+cmd_setup() {
+	local w=$1 src build
+	[[ -n ${MAILLAGE_BUILD_DIR:-} ]] || die "MAILLAGE_BUILD_DIR is not set"
+	[[ -n ${MAILLAGE_SOURCE_DIR:-} ]] || die "MAILLAGE_SOURCE_DIR is not set"
+	build=$(realpath -- "$MAILLAGE_BUILD_DIR")
+	src=$(realpath -- "$MAILLAGE_SOURCE_DIR")
+	local deploy=$src/deploy daemon_bin=$build/server/maillaged
+	local client_bin=$build/client/maillage
+	[[ -x $daemon_bin ]] || die "$daemon_bin not built"
+	[[ -x $client_bin ]] || die "$client_bin not built"
+	[[ -x $PGBIN/initdb ]] || die "$PGBIN/initdb missing (run deploy/install-deps)"
+	[[ $w =~ ^[A-Za-z0-9/._+-]+$ ]] ||
+		die "WORKDIR '$w' has characters that config files cannot hold"
+
+	if [[ -e $w ]]; then
+		if [[ -f $w/$MARKER ]]; then
+			cmd_teardown "$w"
+		elif [[ -n $(ls -A "$w" 2>/dev/null) ]]; then
+			die "$w exists and is not a fixture directory: not removing it"
+		fi
+		rm -rf -- "$w"
+	fi
+	mkdir -p "$w/client"
+	: >"$w/$MARKER"
+	state_set "$w" MAILLAGE_WORKDIR "$w"
+	state_set "$w" MAILLAGE_HOST 127.0.0.1
+	state_set "$w" MAILLAGE_PKI "$w/pki"
+	state_set "$w" MAILLAGE_DAEMON_BIN "$daemon_bin"
+	state_set "$w" MAILLAGE_CLIENT_BIN "$client_bin"
+
+	# If anything below fails, leave nothing running.
+	SETUP_WORKDIR=$w
+	trap setup_failed EXIT
+
+	note "creating the PostgreSQL cluster"
+	pg_create "$w"
+	local db
+	db=$(state_get "$w" MAILLAGE_DB)
+
+	note "creating the certificates"
+	"$deploy/pki" init "$w/pki"
+	"$deploy/pki" server "$w/pki"
+	local port
+	port=$(free_port)
+	state_set "$w" MAILLAGE_PORT "$port"
+	write_daemon_conf "$w" "$src" "$port"
+
+	note "applying the migrations"
+	"$daemon_bin" -c "$w/maillaged.conf" migrate
+
+	note "enrolling the demo network and the test accounts"
+	"$deploy/demo-network" "$w/pki" "$db"
+	local login
+	for login in "${EXTRA_LOGINS[@]}"; do
+		local opt=()
+		[[ $login == expired ]] && opt=(--expired)
+		"$deploy/pki" client "$w/pki" "$login" ase75 "${opt[@]}" >/dev/null
+	done
+	"$deploy/enrol" --db "$db" account disabled --institution ase75 \
+		--role partner --cert "$w/pki/clients/disabled.crt" --disabled
+	"$deploy/enrol" --db "$db" account expired --institution ase75 \
+		--role partner --cert "$w/pki/clients/expired.crt"
+	"$deploy/enrol" --db "$db" account revoked --institution ase75 \
+		--role partner --cert "$w/pki/clients/revoked.crt"
+	"$deploy/pki" revoke "$w/pki" revoked
+
+	# An impostor: a CA of the same name, a certificate naming ase@ase75.
+	"$deploy/pki" init "$w/otherca"
+	"$deploy/pki" client "$w/otherca" rogue ase75 --cn ase >/dev/null
+
+	note "starting maillaged"
+	local tries
+	for ((tries = 0; ; tries++)); do
+		for login in "${DEMO_LOGINS[@]}" "${EXTRA_LOGINS[@]}"; do
+			write_client_conf "$w" "$login" "$w/pki/clients" "$port"
+		done
+		write_client_conf "$w" rogue "$w/otherca/clients" "$port"
+		if daemon_start "$w"; then
+			break
+		fi
+		((tries < 5)) || die "no free port for maillaged after 5 tries"
+		port=$(free_port)
+		note "port taken; trying $port"
+		state_set "$w" MAILLAGE_PORT "$port"
+		write_daemon_conf "$w" "$src" "$port"
+	done
+	write_env "$w"
+	trap - EXIT
+	note "ready: maillaged pid $(state_get "$w" MAILLAGE_DAEMON_PID) on 127.0.0.1:$port; $w/env"
+}
+
+cmd_daemon_restart() {
+	local w=$1 i
+	[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
+	daemon_stop "$w"
+	# The port may linger for a moment after the old process is gone.
+	for ((i = 0; ; i++)); do
+		if daemon_start "$w"; then
+			break
+		fi
+		((i < 50)) || die "port $(state_get "$w" MAILLAGE_PORT) still taken"
+		sleep 0.2
+	done
+	write_env "$w"
+}
+
+cmd_psql() {
+	local w=$1 sql=$2 db
+	db=$(state_get "$w" MAILLAGE_DB)
+	[[ -n $db ]] || die "$w: no fixture (run setup)"
+	"$PGBIN/psql" -X -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$sql"
+}
+
+main() {
+	(($# >= 2)) || usage
+	local cmd=$1 w
+	w=$(realpath -m -- "$2")
+	shift 2
+	case "$cmd" in
+	setup) (($# == 0)) || usage; cmd_setup "$w" ;;
+	teardown) (($# == 0)) || usage; cmd_teardown "$w" ;;
+	pg-stop)
+		(($# == 0)) || usage
+		[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
+		pg_stop "$w" fast
+		;;
+	pg-start)
+		(($# == 0)) || usage
+		[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
+		pg_start "$w"
+		;;
+	daemon-restart) (($# == 0)) || usage; cmd_daemon_restart "$w" ;;
+	psql) (($# == 1)) || usage; cmd_psql "$w" "$1" ;;
+	*) usage ;;
+	esac
+}
+
+main "$@"

@@ -4,6 +4,7 @@
  */
 #include "cmd.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,11 +21,25 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_help_entry,
 	&cmd_ping_entry,
 	&cmd_whoami_entry,
+	&cmd_notice_send_entry,
+	&cmd_inbox_entry,
+	&cmd_ack_entry,
+	&cmd_case_list_entry,
+	&cmd_case_show_entry,
+	&cmd_case_status_entry,
+	&cmd_case_party_add_entry,
+	&cmd_case_party_remove_entry,
+	&cmd_case_lead_entry,
+	&cmd_case_close_entry,
+	&cmd_case_reopen_entry,
+	&cmd_indicators_entry,
+	&cmd_watch_entry,
 	NULL,
 };
 
-/* Value getopt_long returns for the implicit --help. */
+/* Values getopt_long returns for the implicit --help and --json. */
 #define CMD_OPT_HELP 'h'
+#define CMD_OPT_JSON 'j'
 /* Long options without a short name return CMD_OPT_BASE + their index. */
 #define CMD_OPT_BASE 256
 
@@ -183,6 +198,8 @@ void cmd_print_help(FILE *fp, const struct cmd_entry *e)
 		else
 			fprintf(fp, "      %-*s  %s\n", w, spec, o->help);
 	}
+	fprintf(fp, "  -j, %-*s  %s\n", w, "--json",
+		"print JSON (also accepted before the command)");
 	fprintf(fp, "  -h, %-*s  %s\n", w, "--help", "show this help");
 	if (e->help != NULL && e->help[0] != '\0')
 		fprintf(fp, "\n%s", e->help);
@@ -330,11 +347,118 @@ int cmd_opt_uint(const struct cmd_ctx *ctx, const char *name, unsigned def,
 	return 0;
 }
 
+int cmd_arg_id(const struct cmd_ctx *ctx, const char *what, const char *arg,
+	       int64_t *out)
+{
+	char *end = NULL, buf[64];
+	long long v;
+
+	errno = 0;
+	if (arg[0] >= '0' && arg[0] <= '9')
+		v = strtoll(arg, &end, 10);
+	else
+		v = 0;
+	if (end == NULL || *end != '\0' || errno != 0 || v <= 0) {
+		cmd_usage_error(ctx,
+				"invalid %s '%s' (expected a positive "
+				"number)",
+				what, output_clean(buf, sizeof(buf), arg));
+		return -1;
+	}
+	*out = (int64_t)v;
+	return 0;
+}
+
+int cmd_opt_id(const struct cmd_ctx *ctx, const char *name, int64_t *out)
+{
+	const char *v = cmd_opt_value(ctx, name);
+	char what[64];
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	snprintf(what, sizeof(what), "--%s", name);
+	return cmd_arg_id(ctx, what, v, out);
+}
+
+int cmd_strv_push(struct cmd_strv *sv, const char *s)
+{
+	char *copy;
+
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap == 0 ? 8 : sv->cap * 2;
+		char **v = realloc(sv->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		sv->v = v;
+		sv->cap = cap;
+	}
+	copy = strdup(s);
+	if (copy == NULL)
+		return -1;
+	sv->v[sv->n++] = copy;
+	return 0;
+}
+
+int cmd_strv_split(struct cmd_strv *sv, const char *s)
+{
+	while (*s != '\0') {
+		size_t len = strcspn(s, ",");
+		const char *start = s, *end = s + len;
+		char *item;
+		int r;
+
+		while (start < end && (*start == ' ' || *start == '\t'))
+			start++;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (end > start) {
+			item = strndup(start, (size_t)(end - start));
+			if (item == NULL)
+				return -1;
+			r = cmd_strv_push(sv, item);
+			free(item);
+			if (r != 0)
+				return -1;
+		}
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
+void cmd_strv_free(struct cmd_strv *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}
+
+int cmd_opt_list(const struct cmd_ctx *ctx, const char *name,
+		 struct cmd_strv *sv)
+{
+	size_t i, n = cmd_opt_count(ctx, name);
+
+	for (i = 0; i < n; i++) {
+		if (cmd_strv_split(sv, cmd_opt_nth(ctx, name, i)) != 0) {
+			output_warnx("out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Options of main.c, for a better message when given after a command. */
 static int cmd_is_global_option(const char *arg)
 {
-	static const char *const globals[] = {"--json", "-j",	     "--config",
-					      "-c",	"--version", "-V"};
+	static const char *const globals[] = {"--config", "-c", "--version",
+					      "-V"};
 	size_t i, n;
 
 	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
@@ -360,8 +484,8 @@ static int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv, int *rc)
 	int c, first = -1;
 
 	o = cmd_options(ctx, &n);
-	longopts = calloc(n + 2, sizeof(*longopts));
-	optstring = malloc(3 * n + 3);
+	longopts = calloc(n + 3, sizeof(*longopts));
+	optstring = malloc(3 * n + 4);
 	ctx->optv = calloc((size_t)argc, sizeof(*ctx->optv));
 	if (longopts == NULL || optstring == NULL || ctx->optv == NULL) {
 		output_warnx("out of memory");
@@ -383,7 +507,10 @@ static int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv, int *rc)
 	}
 	longopts[n].name = "help";
 	longopts[n].val = CMD_OPT_HELP;
+	longopts[n + 1].name = "json";
+	longopts[n + 1].val = CMD_OPT_JSON;
 	*p++ = 'h';
+	*p++ = 'j';
 	*p = '\0';
 
 	optind = 0; /* full reset of GNU getopt */
@@ -396,6 +523,10 @@ static int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv, int *rc)
 			cmd_print_help(stdout, ctx->entry);
 			*rc = MAILLAGE_EXIT_OK;
 			goto out;
+		}
+		if (c == CMD_OPT_JSON) {
+			ctx->json = 1;
+			continue;
 		}
 		if (c == '?' || c == ':') {
 			const char *arg = argv[optind - 1];
@@ -441,13 +572,21 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd_entry *e;
 	struct cerr err;
-	int consumed, first, nargs, k, rc = MAILLAGE_EXIT_OK;
-	char **args, name[64];
+	int consumed, first, nargs, i, k, rc = MAILLAGE_EXIT_OK;
+	char **args, name[128];
 
 	e = cmd_find(argc, argv, &consumed);
 	if (e == NULL) {
 		output_clean(name, sizeof(name), argv[0]);
 		k = cmd_print_group(stderr, argc, argv);
+		for (i = 1; i < k; i++) {
+			/* the group's name: "case party" */
+			char word[64];
+			size_t len = strlen(name);
+
+			output_clean(word, sizeof(word), argv[i]);
+			snprintf(name + len, sizeof(name) - len, " %s", word);
+		}
 		if (k > 0 && k == argc) {
 			output_warnx("'%s' needs a command (see above)", name);
 			return MAILLAGE_EXIT_USAGE;
@@ -520,8 +659,20 @@ out:
 	ctx->conn = NULL;
 	conf_free(ctx->conf);
 	ctx->conf = NULL;
+	if (ctx->data != NULL && ctx->data_free != NULL)
+		ctx->data_free(ctx->data);
+	ctx->data = NULL;
+	ctx->data_free = NULL;
 	free(ctx->optv);
 	ctx->optv = NULL;
 	ctx->optc = 0;
 	return rc;
+}
+
+int cmd_reconnect(struct cmd_ctx *ctx, struct cerr *err)
+{
+	net_close(ctx->conn);
+	ctx->conn = NULL;
+	return net_connect(ctx->conf, "maillage/" MAILLAGE_VERSION, &ctx->conn,
+			   err);
 }

@@ -1,26 +1,31 @@
 /*
  * cmd: the command table of `maillage`, tmux-style. This module owns the
- * table of commands (each family file exports one const struct cmd_entry,
- * declared below and listed in cmd_table[] in cmd.c), the lookup of a
- * command by name or alias, the parsing of its options and arguments from
- * the entry's declaration (so that -h/--help, unknown options and argument
- * counts are handled the same way for all), the help text generated from
- * the entries, and the run of a command: configuration and connection are
- * set up for it when its flags ask for them, and torn down after.
+ * table of commands (each family file exports a const struct cmd_entry
+ * per command, declared below and listed in cmd_table[] in cmd.c), the
+ * lookup of a command by name or alias, the parsing of its options and
+ * arguments from the entry's declaration (so that -h/--help, --json,
+ * unknown options and argument counts are handled the same way for all),
+ * the help text generated from the entries, and the run of a command:
+ * configuration and connection are set up for it when its flags ask for
+ * them, and torn down after.
  *
  * Names are matched exactly (or by alias): no prefix matching, so that a
  * script keeps working when commands are added. A name may have several
  * words ("notice send"), matched against as many arguments; `maillage
  * notice` alone then lists the commands of the group.
  *
- * Adding a command family: write client/cmd-foo.c exporting
- * `const struct cmd_entry cmd_foo_entry`, declare it below and add it to
- * cmd_table[] in cmd.c (client/CMakeLists.txt picks up cmd-*.c).
+ * Adding a command family: write client/cmd-foo.c exporting one
+ * `const struct cmd_entry cmd_foo_entry` per command, declare them below
+ * and add them to cmd_table[] in cmd.c (client/CMakeLists.txt picks up
+ * cmd-*.c). --json is accepted after the command name as well as before.
+ * Helpers shared by the commands live here too: positive ids given as
+ * arguments, repeatable comma-separated options, reconnection.
  */
 #ifndef MAILLAGE_CMD_H
 #define MAILLAGE_CMD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cerr.h"
@@ -31,7 +36,10 @@
 #define CMD_NEEDS_CONFIG 0x1u	  /* load the client configuration */
 #define CMD_NEEDS_CONNECTION 0x3u /* and connect (implies the config) */
 
-/* One option of a command; arrays end with an entry whose name is NULL. */
+/*
+ * One option of a command; arrays end with an entry whose name is NULL.
+ * -h/--help and -j/--json are taken by every command.
+ */
 struct cmd_option {
 	const char *name; /* long name, without "--" */
 	int short_name;	  /* 0 for none */
@@ -53,6 +61,19 @@ struct cmd_ctx {
 	struct net_conn *conn;	 /* set when it needs the connection */
 	struct cmd_optval *optv; /* options given, in order */
 	size_t optc;
+	/*
+	 * What the entry's check prepared for its exec (e.g. a request read
+	 * from files), and how to free it; cmd_run frees it after exec.
+	 */
+	void *data;
+	void (*data_free)(void *data);
+};
+
+/* A growable list of malloc'd strings. */
+struct cmd_strv {
+	char **v;
+	size_t n;
+	size_t cap;
 };
 
 struct cmd_entry {
@@ -87,6 +108,19 @@ extern const struct cmd_entry *const cmd_table[];
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_ping_entry;
 extern const struct cmd_entry cmd_whoami_entry;
+extern const struct cmd_entry cmd_notice_send_entry;
+extern const struct cmd_entry cmd_inbox_entry;
+extern const struct cmd_entry cmd_ack_entry;
+extern const struct cmd_entry cmd_case_list_entry;
+extern const struct cmd_entry cmd_case_show_entry;
+extern const struct cmd_entry cmd_case_status_entry;
+extern const struct cmd_entry cmd_case_party_add_entry;
+extern const struct cmd_entry cmd_case_party_remove_entry;
+extern const struct cmd_entry cmd_case_lead_entry;
+extern const struct cmd_entry cmd_case_close_entry;
+extern const struct cmd_entry cmd_case_reopen_entry;
+extern const struct cmd_entry cmd_indicators_entry;
+extern const struct cmd_entry cmd_watch_entry;
 
 /*
  * The entry named by the first words of argv (longest name first), and in
@@ -132,5 +166,38 @@ const char *cmd_opt_nth(const struct cmd_ctx *ctx, const char *name, size_t i);
  */
 int cmd_opt_uint(const struct cmd_ctx *ctx, const char *name, unsigned def,
 		 unsigned min, unsigned max, unsigned *out);
+
+/*
+ * `arg`, the argument called `what` ("case id"), as a positive id
+ * (1 to 2^63-1). 0, or -1 after printing a usage error.
+ */
+int cmd_arg_id(const struct cmd_ctx *ctx, const char *what, const char *arg,
+	       int64_t *out);
+
+/* Value of option `name` as an id (see cmd_arg_id), 0 when absent. */
+int cmd_opt_id(const struct cmd_ctx *ctx, const char *name, int64_t *out);
+
+/* Append a copy of `s`. 0, or -1 when out of memory. */
+int cmd_strv_push(struct cmd_strv *sv, const char *s);
+/*
+ * Append the items of the comma-separated `s`, blanks around them
+ * trimmed, empty ones skipped. 0, or -1 when out of memory.
+ */
+int cmd_strv_split(struct cmd_strv *sv, const char *s);
+void cmd_strv_free(struct cmd_strv *sv);
+
+/*
+ * All the values of the repeatable option `name`, each split at commas
+ * ("--to a,b --to c": a, b, c), appended to `sv`. 0, or -1 when out of
+ * memory (printed).
+ */
+int cmd_opt_list(const struct cmd_ctx *ctx, const char *name,
+		 struct cmd_strv *sv);
+
+/*
+ * Close ctx->conn and connect again (after a lost connection). 0, or -1
+ * with `err` set.
+ */
+int cmd_reconnect(struct cmd_ctx *ctx, struct cerr *err);
 
 #endif

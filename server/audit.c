@@ -33,7 +33,8 @@ int audit_job_add(struct db_job *job, const struct conn *c,
 	const struct conn_account *a = &c->account;
 	const char *params[14];
 
-	snprintf(reqid, sizeof(reqid), "%" PRIu64, rec->request_id);
+	/* The column is a bigint: ids past 2^63 are stored wrapped. */
+	snprintf(reqid, sizeof(reqid), "%" PRId64, (int64_t)rec->request_id);
 	params[0] = c->authenticated ? audit_id(account, sizeof(account), a->id)
 				     : NULL;
 	params[1] = c->authenticated ? a->login : NULL;

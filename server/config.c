@@ -60,6 +60,8 @@ static const struct config_option config_options[] = {
 	OPT_UINT("server", "output_limit", output_limit, 65536,
 		 1024u * 1024u * 1024u, "4194304"),
 	OPT_UINT("server", "drain_timeout", drain_timeout, 0, 3600, "10"),
+	OPT_UINT("server", "send_buffer", send_buffer, 0, 64u * 1024u * 1024u,
+		 "0"),
 	{"server", "log_level", CONFIG_LEVEL, 0, 0, 0, 0, "info"},
 	OPT_STR("server", "pidfile", CONFIG_PATH, pidfile, ""),
 	OPT_STR("tls", "certificate", CONFIG_PATH, tls_certificate, ""),
@@ -74,6 +76,18 @@ static const struct config_option config_options[] = {
 	OPT_UINT("database", "query_timeout", db_query_timeout, 1, 3600, "10"),
 	OPT_STR("database", "migrations_dir", CONFIG_PATH, migrations_dir,
 		MAILLAGE_SQLDIR),
+	OPT_UINT("limits", "notice_text_max", notice_text_max, 256,
+		 1024u * 1024u, "32768"),
+	OPT_UINT("limits", "notice_recipients_max", notice_recipients_max, 1,
+		 256, "32"),
+	OPT_UINT("limits", "notice_indicators_max", notice_indicators_max, 1,
+		 256, "64"),
+	OPT_UINT("limits", "list_limit_max", list_limit_max, 10, 100000,
+		 "1000"),
+	OPT_UINT("events", "poll_interval_ms", events_poll_ms, 50, 60000,
+		 "1000"),
+	OPT_UINT("events", "deadline_check_ms", deadline_check_ms, 50, 600000,
+		 "5000"),
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))

@@ -34,6 +34,7 @@ struct config {
 	uint32_t idle_timeout;	    /* seconds */
 	uint32_t output_limit;	    /* bytes */
 	uint32_t drain_timeout;	    /* seconds */
+	uint32_t send_buffer;	    /* SO_SNDBUF of client sockets, 0: OS */
 	enum config_log_level log_level;
 	char pidfile[CONFIG_PATH_MAX];
 	/* [tls] */
@@ -48,6 +49,14 @@ struct config {
 	uint32_t db_connect_timeout; /* seconds */
 	uint32_t db_query_timeout;   /* seconds */
 	char migrations_dir[CONFIG_PATH_MAX];
+	/* [limits] */
+	uint32_t notice_text_max;	/* bytes of a notice's text */
+	uint32_t notice_recipients_max; /* institutions per notice */
+	uint32_t notice_indicators_max; /* indicator codes per notice */
+	uint32_t list_limit_max;	/* items per list request */
+	/* [events] */
+	uint32_t events_poll_ms; /* re-read the streams at least this often */
+	uint32_t deadline_check_ms; /* look for lapsed deadlines this often */
 };
 
 /* Fill `cfg` with the defaults of every option. */

@@ -4,6 +4,7 @@
 #include "conn.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "events.h"
 #include "frame.h"
 #include "log.h"
 #include "server.h"
@@ -137,6 +139,12 @@ void conn_send(struct conn *c, Maillage__Envelope *env)
 	if (frame_encode(env, c->srv->cfg.max_frame, &buf, &len) != 0) {
 		log_warnx("conn %" PRIu64 ": reply %s too large or no memory",
 			  c->id, frame_body_name(env));
+		/* Answer the request all the same, with a small error. */
+		if (env->request_id != 0 &&
+		    env->body_case != MAILLAGE__ENVELOPE__BODY_ERROR)
+			conn_send_error(c, env->request_id,
+					MAILLAGE__ERROR_CODE__INTERNAL, NULL,
+					"the answer exceeds the frame limit");
 		return;
 	}
 	out = bufferevent_get_output(c->bev);
@@ -176,6 +184,7 @@ void conn_send_error(struct conn *c, uint64_t request_id,
 static void conn_free(struct conn *c)
 {
 	log_debug("conn %" PRIu64 " %s: freed", c->id, c->peer);
+	events_unsubscribe(c);
 	conn_table_del(c);
 	if (c->timer != NULL)
 		event_free(c->timer);
@@ -281,6 +290,16 @@ void conn_request_done(struct conn *c)
 	}
 	if (c->srv->draining && c->inflight == 0)
 		conn_close(c, "shutting down");
+}
+
+void conn_set_watching(struct conn *c)
+{
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+}
+
+size_t conn_output_pending(const struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 void conn_authenticated(struct conn *c)
@@ -509,6 +528,12 @@ void conn_accept(struct server *srv, evutil_socket_t fd,
 	c->srv = srv;
 	c->state = CONN_HANDSHAKE;
 	conn_format_peer(sa, salen, c->peer, sizeof(c->peer));
+	if (srv->cfg.send_buffer > 0) {
+		int sz = (int)srv->cfg.send_buffer;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) != 0)
+			log_debug("conn %" PRIu64 ": SO_SNDBUF: %s", c->id,
+				  strerror(errno));
+	}
 	c->bev = bufferevent_openssl_socket_new(
 		srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);

@@ -21,6 +21,7 @@
 #include "maillage.pb-c.h"
 
 struct server;
+struct events_sub;
 
 enum conn_state {
 	CONN_HANDSHAKE = 0, /* TLS handshake in progress */
@@ -36,6 +37,7 @@ enum conn_state {
 
 struct conn_account {
 	int64_t id;
+	int64_t institution_id;
 	char login[65];
 	char institution[33];
 	Maillage__Role role;
@@ -57,7 +59,8 @@ struct conn {
 	struct conn_account account;
 	unsigned inflight;
 	int read_paused;
-	struct event *timer; /* handshake deadline, then close deadline */
+	struct event *timer;	/* handshake deadline, then close deadline */
+	struct events_sub *sub; /* set while the connection watches events */
 	TAILQ_ENTRY(conn) entry;
 };
 
@@ -79,6 +82,12 @@ void conn_request_done(struct conn *c);
 
 /* Authentication finished (from session.c). */
 void conn_authenticated(struct conn *c);
+
+/* Stop the idle timeout: the connection watches events and may stay quiet. */
+void conn_set_watching(struct conn *c);
+
+/* Bytes queued to the peer and not yet written. */
+size_t conn_output_pending(const struct conn *c);
 
 /* Flush what is queued, then close. */
 void conn_close(struct conn *c, const char *why);

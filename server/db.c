@@ -5,6 +5,7 @@
  */
 #include "db.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -68,12 +69,17 @@ struct db_pool {
 	int ready_sent;
 	unsigned initial_failures;
 	int freeing;
+	/* LISTEN on every connection, notifications to notify() */
+	char *listen_sql;
+	db_notify_fn *notify;
+	void *notify_arg;
 };
 
 #define DBC_BACKOFF_MIN_MS 100u
 #define DBC_BACKOFF_MAX_MS 5000u
 
 static void dbc_connect(struct dbc *c);
+static void dbc_start(struct dbc *c, struct db_job *job);
 static void dbc_event(evutil_socket_t fd, short what, void *arg);
 static void db_pump(struct db_pool *pool);
 
@@ -309,6 +315,49 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 	dbc_timer_set(c, delay);
 }
 
+static void db_listen_done(void *arg, const struct db_reply *reply)
+{
+	struct dbc *c = arg;
+
+	if (reply->status != DB_OK)
+		log_warnx("db[%u]: LISTEN failed: %s %s", c->index,
+			  db_status_name(reply->status), reply->sqlstate);
+	else if (c->pool->notify != NULL)
+		/* Subscribed again: whatever was notified meanwhile is lost. */
+		c->pool->notify(c->pool->notify_arg, NULL);
+}
+
+/* Start the connection's LISTEN before any job; 0, or -1 (then pump). */
+static int dbc_start_listen(struct dbc *c)
+{
+	struct db_job *job;
+
+	if (c->pool->listen_sql == NULL)
+		return -1;
+	job = db_job_new();
+	if (job == NULL || db_job_add(job, c->pool->listen_sql, 0, NULL) != 0) {
+		db_job_free(job);
+		log_warnx("db[%u]: out of memory for LISTEN", c->index);
+		return -1;
+	}
+	job->done = db_listen_done;
+	job->arg = c;
+	dbc_start(c, job);
+	return 0;
+}
+
+/* Hand the notifications libpq has read to the pool's listener. */
+static void dbc_notifies(struct dbc *c)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(c->pg)) != NULL) {
+		if (c->pool->notify != NULL)
+			c->pool->notify(c->pool->notify_arg, n->extra);
+		PQfreemem(n);
+	}
+}
+
 static void dbc_up(struct dbc *c)
 {
 	if (PQsetnonblocking(c->pg, 1) != 0 ||
@@ -326,6 +375,8 @@ static void dbc_up(struct dbc *c)
 	}
 	log_info("db[%u]: connected", c->index);
 	db_check_ready(c->pool, 1);
+	if (c->state == DBC_IDLE && dbc_start_listen(c) == 0)
+		return;
 	db_pump(c->pool);
 }
 
@@ -512,14 +563,14 @@ static void dbc_event(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c->state == DBC_IDLE) {
-		/* Nothing expected: drop stray notifications. */
-		PGnotify *n;
-		while ((n = PQnotifies(c->pg)) != NULL)
-			PQfreemem(n);
+		dbc_notifies(c);
 		return;
 	}
-	if (c->state == DBC_BUSY && dbc_read_results(c))
+	if (c->state == DBC_BUSY && dbc_read_results(c)) {
+		if (c->state == DBC_IDLE)
+			dbc_notifies(c);
 		db_pump(c->pool);
+	}
 }
 
 /* ---- pool ---------------------------------------------------------- */
@@ -620,6 +671,28 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
 	return pool;
 }
 
+int db_pool_listen(struct db_pool *pool, const char *channel,
+		   db_notify_fn *notify, void *arg)
+{
+	size_t len = strlen(channel) + sizeof("LISTEN ");
+	unsigned i;
+
+	free(pool->listen_sql);
+	pool->listen_sql = malloc(len);
+	if (pool->listen_sql == NULL)
+		return -1;
+	snprintf(pool->listen_sql, len, "LISTEN %s", channel);
+	pool->notify = notify;
+	pool->notify_arg = arg;
+	/* Connections already idle subscribe now; the others when up. */
+	for (i = 0; i < pool->size; i++) {
+		struct dbc *c = &pool->conns[i];
+		if (c->state == DBC_IDLE)
+			dbc_start_listen(c);
+	}
+	return 0;
+}
+
 void db_pool_free(struct db_pool *pool)
 {
 	unsigned i;
@@ -644,6 +717,7 @@ void db_pool_free(struct db_pool *pool)
 	}
 	db_failed_flush(-1, 0, pool);
 	event_free(pool->failed_ev);
+	free(pool->listen_sql);
 	free(pool->conns);
 	free(pool->conninfo);
 	free(pool);

@@ -66,6 +66,17 @@ void db_job_free(struct db_job *job);
 void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,
 	       void *arg);
 
+/*
+ * LISTEN on `channel` (an SQL identifier chosen by the program, never by a
+ * client) on every connection of the pool, now and after each reconnect.
+ * notify(arg, payload) is called for every notification, possibly once per
+ * connection, and notify(arg, NULL) each time a connection has subscribed
+ * again (notifications may have been missed meanwhile). 0, or -1.
+ */
+typedef void db_notify_fn(void *arg, const char *payload);
+int db_pool_listen(struct db_pool *pool, const char *channel,
+		   db_notify_fn *notify, void *arg);
+
 const char *db_status_name(enum db_status status);
 
 #endif

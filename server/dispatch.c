@@ -6,7 +6,10 @@
 #include <stddef.h>
 
 #include "audit.h"
+#include "casefile.h"
 #include "conn.h"
+#include "events.h"
+#include "notice.h"
 #include "session.h"
 
 struct dispatch_entry {
@@ -18,6 +21,18 @@ struct dispatch_entry {
 static const struct dispatch_entry dispatch_table[] = {
 	{MAILLAGE__ENVELOPE__BODY_PING, "ping", session_ping},
 	{MAILLAGE__ENVELOPE__BODY_WHOAMI, "whoami", session_whoami},
+	{MAILLAGE__ENVELOPE__BODY_NOTICE_SEND, "notice.send", notice_send},
+	{MAILLAGE__ENVELOPE__BODY_INBOX, "inbox", notice_inbox},
+	{MAILLAGE__ENVELOPE__BODY_ACK, "ack", notice_ack},
+	{MAILLAGE__ENVELOPE__BODY_INDICATORS, "indicators", notice_indicators},
+	{MAILLAGE__ENVELOPE__BODY_CASE_LIST, "case.list", casefile_list},
+	{MAILLAGE__ENVELOPE__BODY_CASE_SHOW, "case.show", casefile_show},
+	{MAILLAGE__ENVELOPE__BODY_CASE_PARTY, "case.party", casefile_party},
+	{MAILLAGE__ENVELOPE__BODY_CASE_LEAD, "case.lead", casefile_lead},
+	{MAILLAGE__ENVELOPE__BODY_CASE_CLOSE, "case.close", casefile_close},
+	{MAILLAGE__ENVELOPE__BODY_CASE_REOPEN, "case.reopen", casefile_reopen},
+	{MAILLAGE__ENVELOPE__BODY_CASE_STATUS, "case.status", casefile_status},
+	{MAILLAGE__ENVELOPE__BODY_WATCH, "watch", events_watch},
 };
 
 void dispatch_request(struct conn *c, const Maillage__Envelope *env)

@@ -20,8 +20,10 @@
 #include "config.h"
 #include "conn.h"
 #include "db.h"
+#include "events.h"
 #include "log.h"
 #include "migrate.h"
+#include "policy.h"
 #include "server.h"
 #include "tls.h"
 
@@ -93,16 +95,35 @@ static int main_listen(struct server *srv)
 	return 0;
 }
 
-/* The pool has its first connection, or could make none: start serving. */
+static void main_start_serving(struct server *srv)
+{
+	if (srv->listener == NULL && !srv->draining && main_listen(srv) != 0)
+		event_base_loopbreak(srv->base);
+}
+
+static void main_policy_ready(struct server *srv, int loaded)
+{
+	if (!loaded)
+		log_warnx("need-to-know matrices not loaded yet; requests "
+			  "that need them get UNAVAILABLE until they are");
+	main_start_serving(srv);
+}
+
+/*
+ * The pool has its first connection, or could make none: load the
+ * need-to-know matrices, then start serving.
+ */
 static void main_db_ready(void *arg, int connected)
 {
 	struct server *srv = arg;
 
-	if (!connected)
+	if (!connected) {
 		log_warnx("database unavailable; serving, requests will get "
 			  "UNAVAILABLE until it is back");
-	if (srv->listener == NULL && !srv->draining && main_listen(srv) != 0)
-		event_base_loopbreak(srv->base);
+		main_start_serving(srv);
+		return;
+	}
+	policy_load(srv, main_policy_ready);
 }
 
 static void main_reload(struct server *srv)
@@ -161,6 +182,7 @@ static void main_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		log_notice("SIGHUP: reloading");
 		main_reload(srv);
+		policy_load(srv, NULL);
 		return;
 	}
 	if (srv->draining) {
@@ -228,12 +250,15 @@ static int main_setup(struct server *srv)
 		db_pool_new(srv->base, srv->cfg.db_conninfo,
 			    srv->cfg.db_pool_size, srv->cfg.db_connect_timeout,
 			    srv->cfg.db_query_timeout, main_db_ready, srv);
-	return srv->db != NULL ? 0 : -1;
+	if (srv->db == NULL)
+		return -1;
+	return events_start(srv);
 }
 
 static void main_teardown(struct server *srv)
 {
 	conn_free_all();
+	events_stop();
 	if (srv->listener != NULL)
 		evconnlistener_free(srv->listener);
 	db_pool_free(srv->db);

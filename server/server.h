@@ -12,6 +12,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "acl.h"
 #include "config.h"
 #include "db.h"
 
@@ -30,6 +31,10 @@ struct server {
 	struct event *ev_int;
 	struct event *ev_hup;
 	struct event *drain_timer;
+	/* need-to-know matrices in force (policy.c) */
+	struct acl_policy policy;
+	int policy_loaded;
+	int policy_loading;
 };
 
 #endif

@@ -25,6 +25,7 @@ static const char session_auth_sql[] =
 	"WITH a AS ("
 	" SELECT ac.id, ac.login, ac.role, coalesce(ac.display_name, '') AS "
 	"display_name, i.code, i.name, i.kind, i.departement,"
+	" i.id AS institution_id,"
 	" (ac.enabled AND i.enabled) AS ok"
 	" FROM account ac JOIN institution i ON i.id = ac.institution_id"
 	" WHERE ac.cert_fingerprint = $1),"
@@ -37,8 +38,8 @@ static const char session_auth_sql[] =
 	" CASE WHEN coalesce(a.ok, false) THEN NULL ELSE 'UNAUTHENTICATED' END,"
 	" $2, $3::bigint, $4, $1"
 	" FROM (SELECT 1) AS one LEFT JOIN a ON true)"
-	" SELECT id, login, role, display_name, code, name, kind, departement"
-	" FROM a WHERE a.ok";
+	" SELECT id, login, role, display_name, code, name, kind, departement,"
+	" institution_id FROM a WHERE a.ok";
 
 struct session_req {
 	uint64_t conn_id;
@@ -94,6 +95,7 @@ static void session_load_account(struct conn *c, const PGresult *res)
 		     PQgetvalue(res, 0, 6));
 	session_copy(a->departement, sizeof(a->departement),
 		     PQgetvalue(res, 0, 7));
+	a->institution_id = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
 	c->authenticated = 1;
 }
 
@@ -170,7 +172,7 @@ void session_authenticate(struct conn *c, uint64_t request_id)
 	char reqid[24];
 	const char *params[4];
 
-	snprintf(reqid, sizeof(reqid), "%" PRIu64, request_id);
+	snprintf(reqid, sizeof(reqid), "%" PRId64, (int64_t)request_id);
 	params[0] = c->fingerprint;
 	params[1] = c->peer;
 	params[2] = reqid;

@@ -48,9 +48,13 @@ static const char *const acl_reason_names[ACL_REASON_COUNT] = {
 	"unsuccessful"};
 
 static const char *const acl_op_names[ACL_OP_COUNT] = {
-	"notice.send", "inbox",	      "ack",	   "case.list",
-	"case.show",   "case.party",  "case.lead", "case.close",
-	"case.reopen", "case.status", "indicators"};
+	"notice.send",	 "inbox",	  "ack",
+	"case.list",	 "case.show",	  "case.party",
+	"case.lead",	 "case.close",	  "case.reopen",
+	"case.status",	 "indicators",	  "watch",
+	"network",	 "training.read", "training.write",
+	"report",	 "audit",	  "admin",
+	"person.search", "person.link"};
 
 static int acl_lookup(const char *const *names, int n, const char *name)
 {
@@ -213,23 +217,30 @@ enum acl_decision acl_role_may(enum acl_role role, enum acl_op op)
 {
 	if (!acl_role_valid(role) || (int)op < 0 || op >= ACL_OP_COUNT)
 		return ACL_DENY_FORBIDDEN;
-	if (op == ACL_OP_INDICATORS)
+	switch (op) {
+	case ACL_OP_INDICATORS:
+	case ACL_OP_NETWORK:
 		return ACL_ALLOW;
-	switch (role) {
-	case ACL_ROLE_COORDINATOR:
-		return ACL_ALLOW;
-	case ACL_ROLE_PARTNER:
-		switch (op) {
-		case ACL_OP_CASE_PARTY:
-		case ACL_OP_CASE_LEAD:
-		case ACL_OP_CASE_CLOSE:
-		case ACL_OP_CASE_REOPEN:
-			return ACL_DENY_FORBIDDEN;
-		default:
-			return ACL_ALLOW;
-		}
+	case ACL_OP_AUDIT:
+		return role == ACL_ROLE_AUDITOR ? ACL_ALLOW
+						: ACL_DENY_FORBIDDEN;
+	case ACL_OP_ADMIN:
+		return role == ACL_ROLE_ADMIN ? ACL_ALLOW : ACL_DENY_FORBIDDEN;
+	case ACL_OP_CASE_PARTY:
+	case ACL_OP_CASE_LEAD:
+	case ACL_OP_CASE_CLOSE:
+	case ACL_OP_CASE_REOPEN:
+	case ACL_OP_TRAINING_READ:
+	case ACL_OP_TRAINING_WRITE:
+	case ACL_OP_REPORT:
+	case ACL_OP_PERSON_LINK:
+		return role == ACL_ROLE_COORDINATOR ? ACL_ALLOW
+						    : ACL_DENY_FORBIDDEN;
 	default:
-		return ACL_DENY_FORBIDDEN;
+		/* Notices, inbox, cases, watch, person search. */
+		return role == ACL_ROLE_COORDINATOR || role == ACL_ROLE_PARTNER
+			       ? ACL_ALLOW
+			       : ACL_DENY_FORBIDDEN;
 	}
 }
 

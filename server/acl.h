@@ -118,6 +118,15 @@ enum acl_op {
 	ACL_OP_CASE_REOPEN,
 	ACL_OP_CASE_STATUS,
 	ACL_OP_INDICATORS,
+	ACL_OP_WATCH,	       /* receive the institution's events */
+	ACL_OP_NETWORK,	       /* read the directory of institutions */
+	ACL_OP_TRAINING_READ,  /* awareness sessions */
+	ACL_OP_TRAINING_WRITE, /* record or edit a session */
+	ACL_OP_REPORT,	       /* reach and impact reports */
+	ACL_OP_AUDIT,	       /* read and verify the audit trail */
+	ACL_OP_ADMIN,	       /* institutions and accounts */
+	ACL_OP_PERSON_SEARCH,  /* search and show persons */
+	ACL_OP_PERSON_LINK,    /* link, unlink, review candidates */
 	ACL_OP_COUNT
 };
 
@@ -191,7 +200,13 @@ enum acl_basis acl_default_basis(enum acl_notice_kind kind);
 
 /* ---- decisions ---- */
 
-/* May `role` perform `op` at all (before looking at any case)? */
+/*
+ * May `role` perform `op` at all (before looking at any case)? Partners and
+ * coordinators work on notices and cases (coordinators alone change cases,
+ * link persons, record trainings and read reports); auditors read the audit
+ * trail and admins manage institutions and accounts, neither reading any
+ * case content; everyone reads the indicator list and the directory.
+ */
 enum acl_decision acl_role_may(enum acl_role role, enum acl_op op);
 
 /*

@@ -891,20 +891,27 @@ static int cf_view_events(struct cf_view *v, const PGresult *res)
 		int64_t notice_id = req_int(res, i, 8);
 		const char *what = PQgetvalue(res, i, 1);
 
-		if (notice_id != 0 && cf_view_notice(v, notice_id) == NULL) {
+		int hidden =
+			notice_id != 0 && cf_view_notice(v, notice_id) == NULL;
+
+		if (hidden) {
 			/*
 			 * A notice the caller may not read: its entries go
-			 * with it; the case's opening stays, without it.
+			 * with it; the case's opening stays, without it or
+			 * its author, and an escalation stays without the
+			 * notice (a lapsed runaway alert concerns every
+			 * party), naming the recipient that did not read.
 			 */
-			if (strcmp(what, "opened") != 0)
+			if (strcmp(what, "opened") != 0 &&
+			    strcmp(what, "escalated") != 0)
 				continue;
 			notice_id = 0;
 		}
 		maillage__case_event__init(ev);
 		ev->at = req_str(res, i, 0);
 		ev->what = req_str(res, i, 1);
-		ev->by_institution = req_str(res, i, 2);
-		ev->by_login = req_str(res, i, 3);
+		ev->by_institution = hidden ? (char *)"" : req_str(res, i, 2);
+		ev->by_login = hidden ? (char *)"" : req_str(res, i, 3);
 		ev->institution = req_str(res, i, 4);
 		ev->status = req_str(res, i, 5);
 		ev->note = req_str(res, i, 6);
@@ -1419,7 +1426,7 @@ static size_t cf_status_literal_len(const struct conn *c,
 	if (m->n_indicators > c->srv->cfg.notice_indicators_max)
 		return 0;
 	for (i = 0; i < m->n_indicators; i++)
-		len += strlen(cf_s(m->indicators[i])) + 1;
+		len += strlen(cf_s(m->indicators[i])) + 3; /* "", separator */
 	return len;
 }
 

@@ -41,7 +41,6 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_free(struct conn *c);
-static void conn_cut(struct conn *c);
 
 const char *conn_role_name(Maillage__Role role)
 {
@@ -128,6 +127,32 @@ unsigned conn_count(void)
 
 /* ---- output -------------------------------------------------------- */
 
+/*
+ * The output limit is reached: queue one small Error saying so past the
+ * limit (a client that reads slowly learns why; one that never reads holds
+ * it only for the close grace period) and close. A subscriber resumes from
+ * its last sequence number when it reconnects.
+ */
+static void conn_send_limit_reason(struct conn *c)
+{
+	Maillage__Envelope env = MAILLAGE__ENVELOPE__INIT;
+	Maillage__Error err = MAILLAGE__ERROR__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	err.code = MAILLAGE__ERROR_CODE__RATE_LIMITED;
+	err.message = (char *)"output limit reached: the client does not read "
+			      "fast enough; reconnect and resume";
+	err.field = (char *)"";
+	env.body_case = MAILLAGE__ENVELOPE__BODY_ERROR;
+	env.error = &err;
+	if (frame_encode(&env, c->srv->cfg.max_frame, &buf, &len) == 0) {
+		bufferevent_write(c->bev, buf, len);
+		free(buf);
+	}
+	conn_close(c, "output limit reached");
+}
+
 void conn_send(struct conn *c, Maillage__Envelope *env)
 {
 	struct evbuffer *out;
@@ -150,9 +175,10 @@ void conn_send(struct conn *c, Maillage__Envelope *env)
 	out = bufferevent_get_output(c->bev);
 	if (evbuffer_get_length(out) + len > c->srv->cfg.output_limit) {
 		free(buf);
-		log_warnx("conn %" PRIu64 " %s: output limit reached, cut",
+		log_warnx("conn %" PRIu64 " %s: output limit reached "
+			  "(the client does not read), closing",
 			  c->id, c->peer);
-		conn_cut(c);
+		conn_send_limit_reason(c);
 		return;
 	}
 	if (bufferevent_write(c->bev, buf, len) != 0)
@@ -191,19 +217,6 @@ static void conn_free(struct conn *c)
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	free(c);
-}
-
-/*
- * Drop the connection without flushing (a peer that does not read). The
- * free happens from the timer, so callers up the stack may still touch `c`.
- */
-static void conn_cut(struct conn *c)
-{
-	struct timeval now = {0, 0};
-
-	conn_set_state(c, CONN_CLOSING);
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	evtimer_add(c->timer, &now);
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)

@@ -34,6 +34,7 @@ struct db_job {
 	int cur;		    /* statement whose results are being read */
 	int cur_seen;		    /* a result was seen for `cur` */
 	enum db_status fail_status; /* for deferred failures */
+	int retries;		    /* runs lost to deadlock/serialization */
 };
 
 TAILQ_HEAD(db_job_list, db_job);
@@ -76,6 +77,7 @@ struct db_pool {
 };
 
 #define DBC_BACKOFF_MIN_MS 100u
+#define DB_MAX_RETRIES 3
 #define DBC_BACKOFF_MAX_MS 5000u
 
 static void dbc_connect(struct dbc *c);
@@ -493,6 +495,26 @@ static void dbc_record_result(struct db_job *job, PGresult *res)
 }
 
 /* The Sync came back: the job is over. */
+/*
+ * A transaction that lost a deadlock or a serialization conflict committed
+ * nothing: run it again (at the head of the queue), a few times at most.
+ */
+static int db_job_retry(struct db_pool *pool, struct db_job *job)
+{
+	if (job->reply.status != DB_SQL_ERROR ||
+	    job->retries >= DB_MAX_RETRIES ||
+	    (strcmp(job->reply.sqlstate, "40P01") != 0 &&
+	     strcmp(job->reply.sqlstate, "40001") != 0))
+		return 0;
+	job->retries++;
+	log_info("db: transaction rolled back (sqlstate %s), running it again",
+		 job->reply.sqlstate);
+	db_job_clear_results(job);
+	TAILQ_INSERT_HEAD(&pool->queue, job, entry);
+	pool->queued++;
+	return 1;
+}
+
 static void dbc_job_done(struct dbc *c)
 {
 	struct db_job *job = c->job;
@@ -500,6 +522,8 @@ static void dbc_job_done(struct dbc *c)
 	c->job = NULL;
 	evtimer_del(c->timer);
 	dbc_set_state(c, DBC_IDLE);
+	if (db_job_retry(c->pool, job))
+		return;
 	if (job->reply.status == DB_SQL_ERROR)
 		log_debug("db[%u]: statement %d failed: sqlstate %s", c->index,
 			  job->reply.failed_stmt, job->reply.sqlstate);
@@ -562,12 +586,11 @@ static void dbc_event(evutil_socket_t fd, short what, void *arg)
 		dbc_lost(c, DB_UNAVAILABLE);
 		return;
 	}
-	if (c->state == DBC_IDLE) {
-		dbc_notifies(c);
-		return;
-	}
+	/* Notifications first: a busy pool must not delay the wake-ups. */
+	dbc_notifies(c);
 	if (c->state == DBC_BUSY && dbc_read_results(c)) {
-		if (c->state == DBC_IDLE)
+		/* Reading the results may have parsed more notifications. */
+		if (c->pg != NULL)
 			dbc_notifies(c);
 		db_pump(c->pool);
 	}

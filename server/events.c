@@ -72,7 +72,11 @@ static struct {
 	"coalesce(e.kind, ''), coalesce(e.urgency, ''), coalesce(e.about, "    \
 	"''), "                                                                \
 	"coalesce(e.state, ''), coalesce(e.visibility, ''), "                  \
-	"coalesce(e.author_institution_id, 0), e.party, e.lead"
+	"coalesce(e.author_institution_id, 0), "                               \
+	"EXISTS (SELECT 1 FROM case_party cp WHERE cp.case_id = e.case_id "    \
+	"AND cp.institution_id = e.institution_id), "                          \
+	"coalesce((SELECT cf.lead_institution_id = e.institution_id "          \
+	"FROM case_file cf WHERE cf.id = e.case_id), false)"
 
 enum {
 	COL_INST = 0,
@@ -141,9 +145,19 @@ static void events_mark_all_dirty(void)
 
 /* ---- delivery -------------------------------------------------------- */
 
-/* May the subscriber read the event in `row`? (acl decides.) */
-static int events_may_read(const struct events_sub *s, const PGresult *res,
-			   int row)
+enum events_access {
+	EVENTS_HIDDEN = 0, /* not for this subscriber */
+	EVENTS_CASE_ONLY,  /* the case yes, the notice it names no */
+	EVENTS_WHOLE
+};
+
+/*
+ * What may the subscriber learn of the event in `row`? acl decides, on
+ * what the subscriber is to the case now (party, lead: read at delivery,
+ * not when the event was written), exactly as for `case show`.
+ */
+static enum events_access events_access(const struct events_sub *s,
+					const PGresult *res, int row)
 {
 	struct acl_subject subj = s->subject;
 	const char *vis = PQgetvalue(res, row, COL_VIS);
@@ -152,18 +166,25 @@ static int events_may_read(const struct events_sub *s, const PGresult *res,
 
 	subj.is_party = req_bool(res, row, COL_PARTY);
 	subj.is_lead = req_bool(res, row, COL_LEAD);
+	if (acl_case_visible(&subj) != ACL_ALLOW)
+		return EVENTS_HIDDEN;
 	if (vis[0] == '\0')
-		return acl_case_visible(&subj) == ACL_ALLOW;
+		return EVENTS_WHOLE;
 	p = policy_current(ev.srv);
 	v = acl_visibility_from_name(vis);
-	if (p == NULL || v < 0)
-		return 0;
-	return acl_notice_readable(p, &subj, (enum acl_visibility)v,
-				   req_int(res, row, COL_AUTHOR) ==
-					   s->inst->id) == ACL_ALLOW;
+	if (p != NULL && v >= 0 &&
+	    acl_notice_readable(p, &subj, (enum acl_visibility)v,
+				req_int(res, row, COL_AUTHOR) == s->inst->id) ==
+		    ACL_ALLOW)
+		return EVENTS_WHOLE;
+	/* A lapsed alert concerns the case whatever its notice's class. */
+	if (strcmp(PQgetvalue(res, row, COL_WHAT), "escalation") == 0)
+		return EVENTS_CASE_ONLY;
+	return EVENTS_HIDDEN;
 }
 
-static void events_send_row(struct conn *c, const PGresult *res, int row)
+static void events_send_row(struct conn *c, const PGresult *res, int row,
+			    enum events_access access)
 {
 	Maillage__Envelope env = MAILLAGE__ENVELOPE__INIT;
 	Maillage__Event e = MAILLAGE__EVENT__INIT;
@@ -177,6 +198,11 @@ static void events_send_row(struct conn *c, const PGresult *res, int row)
 	e.urgency = req_str(res, row, COL_URGENCY);
 	e.about = req_str(res, row, COL_ABOUT);
 	e.state = req_str(res, row, COL_STATE);
+	if (access == EVENTS_CASE_ONLY) {
+		e.notice_id = 0;
+		e.kind = (char *)"";
+		e.urgency = (char *)"";
+	}
 	env.seq = (uint64_t)req_int(res, row, COL_SEQ);
 	env.body_case = MAILLAGE__ENVELOPE__BODY_EVENT;
 	env.event = &e;
@@ -187,6 +213,7 @@ static void events_send_row(struct conn *c, const PGresult *res, int row)
 static void events_deliver(struct events_sub *s, const PGresult *res, int row)
 {
 	uint64_t seq = (uint64_t)req_int(res, row, COL_SEQ);
+	enum events_access access;
 	struct conn *c;
 
 	if (seq <= s->cursor)
@@ -195,8 +222,9 @@ static void events_deliver(struct events_sub *s, const PGresult *res, int row)
 	c = conn_find(s->conn_id);
 	if (c == NULL || c->state != CONN_READY)
 		return;
-	if (events_may_read(s, res, row))
-		events_send_row(c, res, row);
+	access = events_access(s, res, row);
+	if (access != EVENTS_HIDDEN)
+		events_send_row(c, res, row, access);
 }
 
 /* ---- replay ---------------------------------------------------------- */
@@ -640,7 +668,7 @@ void events_watch(struct conn *c, const Maillage__Envelope *env)
 	const char *params[1];
 
 	if (req_subject(c, &subj) != 0 ||
-	    acl_role_may(subj.role, ACL_OP_INBOX) != ACL_ALLOW) {
+	    acl_role_may(subj.role, ACL_OP_WATCH) != ACL_ALLOW) {
 		req_refuse_early(c, env->request_id, "watch",
 				 MAILLAGE__ERROR_CODE__FORBIDDEN, NULL,
 				 "this role receives no events");
@@ -650,6 +678,16 @@ void events_watch(struct conn *c, const Maillage__Envelope *env)
 		req_refuse_early(c, env->request_id, "watch",
 				 MAILLAGE__ERROR_CODE__CONFLICT, NULL,
 				 "this connection is already watching");
+		return;
+	}
+	/*
+	 * Without the matrices every notice event would be judged unreadable
+	 * and skipped for good (the cursor passes it): refuse until loaded.
+	 */
+	if (policy_current(ev.srv) == NULL) {
+		req_refuse_early(c, env->request_id, "watch",
+				 MAILLAGE__ERROR_CODE__UNAVAILABLE, NULL,
+				 "access rules not loaded yet, retry later");
 		return;
 	}
 	r = req_new(c, env->request_id, "watch", sizeof(*w));

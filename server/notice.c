@@ -131,7 +131,7 @@ static char *notice_literal(char *const *vals, size_t n)
 	char *out;
 
 	for (i = 0; i < n; i++)
-		len += strlen(vals[i]) + 1;
+		len += strlen(vals[i]) + 3; /* quotes and separator */
 	out = malloc(len);
 	if (out != NULL &&
 	    valid_array_literal((const char *const *)vals, n, out, len) != 0) {
@@ -524,13 +524,17 @@ static const char notice_facts_ind_sql[] =
 	" LEFT JOIN indicator d ON d.code = t.code"
 	" WHERE d.code IS NULL OR d.retired ORDER BY t.n LIMIT 1";
 
-/* Facts: the person, whether the caller's institution is a party of one
- * of its cases, its open case and that case's lead. */
+/* Facts: the person, whether the caller's institution is a party of its
+ * open case (or, when it has none, of one of its closed cases: the notice
+ * then opens a new case), its open case and that case's lead. */
 static const char notice_facts_person_sql[] =
-	"SELECT p.id, EXISTS (SELECT 1 FROM case_file cf"
+	"SELECT p.id, CASE WHEN oc.id IS NOT NULL THEN EXISTS (SELECT 1"
+	" FROM case_party cp WHERE cp.case_id = oc.id"
+	" AND cp.institution_id = a.institution_id)"
+	" ELSE EXISTS (SELECT 1 FROM case_file cf"
 	" JOIN case_party cp ON cp.case_id = cf.id"
-	" WHERE cf.person_id = p.id AND cp.institution_id = a.institution_id),"
-	" oc.id, oc.lead_institution_id"
+	" WHERE cf.person_id = p.id AND cp.institution_id = a.institution_id)"
+	" END, oc.id, oc.lead_institution_id"
 	" FROM person p JOIN account a ON a.id = $2::bigint"
 	" LEFT JOIN case_file oc ON oc.person_id = p.id AND oc.status = 'open'"
 	" WHERE p.id = $1::bigint";
@@ -1049,7 +1053,7 @@ static const char notice_inbox_sql[] =
 	" WHERE ia.person_id = n.person_id"
 	" AND nullif(btrim(concat_ws(' ', ia.given_name, ia.family_name)), '')"
 	" IS NOT NULL"
-	" AND (ia.notice_id = n.id OR an.id IS NULL"
+	" AND (ia.notice_id = n.id OR ia.institution_id = me.iid"
 	" OR (($4::boolean OR EXISTS (SELECT 1 FROM case_party cp"
 	" WHERE cp.case_id = an.case_id AND cp.institution_id = me.iid))"
 	" AND (an.sender_institution_id = me.iid"

@@ -242,13 +242,16 @@ int valid_array_literal(const char *const *vals, size_t n, char *out,
 	out[used++] = '{';
 	for (i = 0; i < n; i++) {
 		len = strlen(vals[i]);
-		/* separator, value, then room for "}" and the NUL */
-		if (used + (i > 0) + len + 2 > outlen)
+		/* separator, quoted value, then room for "}" and the NUL */
+		if (used + (i > 0) + len + 2 + 2 > outlen)
 			return -1;
 		if (i > 0)
 			out[used++] = ',';
+		/* Quoted, so that a code spelled NULL stays a string. */
+		out[used++] = '"';
 		memcpy(out + used, vals[i], len);
 		used += len;
+		out[used++] = '"';
 	}
 	out[used++] = '}';
 	out[used] = '\0';

@@ -40,8 +40,9 @@ int valid_country(const char *s);
 int valid_language(const char *s);
 
 /*
- * Write the PostgreSQL array literal {a,b,c} of `n` values that each passed
- * a code check (no quoting needed) into `out`. 0, or -1 if it does not fit.
+ * Write the PostgreSQL array literal {"a","b","c"} of `n` values that each
+ * passed a code check (no quote or backslash inside) into `out`; quoting
+ * keeps a code spelled NULL a string. 0, or -1 if it does not fit.
  */
 int valid_array_literal(const char *const *vals, size_t n, char *out,
 			size_t outlen);

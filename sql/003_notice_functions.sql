@@ -99,6 +99,14 @@ BEGIN
                       updated_at = now()
         RETURNING cf.id, cf.lead_institution_id, (cf.xmax = 0)
         INTO v_case, v_lead, v_new_case;
+    -- A partner adds to an existing open case only if its institution is
+    -- already a party of it: a person id it once knew opens nothing else.
+    IF p_require_party AND NOT v_new_case AND NOT EXISTS (
+            SELECT 1 FROM case_party cp
+            WHERE cp.case_id = v_case AND cp.institution_id = v_inst) THEN
+        RAISE EXCEPTION 'no such person'
+            USING ERRCODE = 'MG404', CONSTRAINT = 'person_id';
+    END IF;
     IF p_lead_id IS NOT NULL AND v_lead IS DISTINCT FROM p_lead_id THEN
         RAISE EXCEPTION 'the case''s lead institution changed meanwhile; send again'
             USING ERRCODE = 'MG409', CONSTRAINT = 'to';
@@ -120,8 +128,11 @@ BEGIN
     INSERT INTO notice_indicator (notice_id, code)
         SELECT DISTINCT v_notice, t.code
         FROM unnest(coalesce(p_indicators, '{}')) AS t(code);
+    -- In institution order: the event triggers lock the recipients'
+    -- stream counters in this order at commit (no lock-order deadlocks).
     INSERT INTO notice_recipient (notice_id, institution_id)
-        SELECT DISTINCT v_notice, t.id FROM unnest(p_recipients) AS t(id);
+        SELECT DISTINCT v_notice, t.id FROM unnest(p_recipients) AS t(id)
+        ORDER BY 2;
     INSERT INTO case_party (case_id, institution_id)
         SELECT DISTINCT v_case, t.id
         FROM unnest(v_inst || p_recipients) AS t(id)
@@ -170,7 +181,11 @@ BEGIN
     SELECT nr.state INTO v_prev FROM notice_recipient nr
         WHERE nr.notice_id = p_notice_id AND nr.institution_id = v_inst
         FOR UPDATE;
-    IF NOT FOUND THEN
+    -- A recipient removed from the case since has nothing to acknowledge.
+    IF NOT FOUND OR NOT EXISTS (
+            SELECT 1 FROM notice n
+            JOIN case_party cp ON cp.case_id = n.case_id
+            WHERE n.id = p_notice_id AND cp.institution_id = v_inst) THEN
         RAISE EXCEPTION 'no such notice'
             USING ERRCODE = 'MG404', CONSTRAINT = 'notice_id';
     END IF;

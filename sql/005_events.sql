@@ -217,9 +217,16 @@ BEGIN
             LIMIT p_max
             FOR UPDATE SKIP LOCKED
     LOOP
-        SELECT state INTO st FROM notice_recipient
-            WHERE notice_id = d.notice_id AND institution_id = d.institution_id;
-        IF st NOT IN ('sent', 'received') THEN
+        SELECT nr.state INTO st FROM notice_recipient nr
+            JOIN notice n2 ON n2.id = nr.notice_id
+            JOIN case_file cf ON cf.id = n2.case_id AND cf.status = 'open'
+            JOIN case_party cp ON cp.case_id = cf.id
+                              AND cp.institution_id = nr.institution_id
+            WHERE nr.notice_id = d.notice_id
+              AND nr.institution_id = d.institution_id;
+        -- Read in time, or no longer expected (case closed, recipient no
+        -- longer a party): nothing to escalate.
+        IF st IS NULL OR st NOT IN ('sent', 'received') THEN
             UPDATE notice_deadline SET satisfied_at = now()
                 WHERE notice_id = d.notice_id
                   AND institution_id = d.institution_id;

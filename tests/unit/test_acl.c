@@ -101,11 +101,16 @@ static const unsigned char exp_basis[ACL_BASIS_COUNT][ACL_KIND_COUNT] = {
 #define A ACL_ALLOW
 #define F ACL_DENY_FORBIDDEN
 static const enum acl_decision exp_role_may[ACL_ROLE_COUNT][ACL_OP_COUNT] = {
-	/* send inbox ack list show party lead close reopen status indic */
-	[ACL_ROLE_PARTNER] = {A, A, A, A, A, F, F, F, F, A, A},
-	[ACL_ROLE_COORDINATOR] = {A, A, A, A, A, A, A, A, A, A, A},
-	[ACL_ROLE_AUDITOR] = {F, F, F, F, F, F, F, F, F, F, A},
-	[ACL_ROLE_ADMIN] = {F, F, F, F, F, F, F, F, F, F, A},
+	/* send inbox ack list show party lead close reopen status indic
+	 * watch network tr.read tr.write report audit admin p.search p.link */
+	[ACL_ROLE_PARTNER] = {A, A, A, A, A, F, F, F, F, A,
+			      A, A, A, F, F, F, F, F, A, F},
+	[ACL_ROLE_COORDINATOR] = {A, A, A, A, A, A, A, A, A, A,
+				  A, A, A, A, A, A, F, F, A, A},
+	[ACL_ROLE_AUDITOR] = {F, F, F, F, F, F, F, F, F, F,
+			      A, F, A, F, F, F, A, F, F, F},
+	[ACL_ROLE_ADMIN] = {F, F, F, F, F, F, F, F, F, F,
+			    A, F, A, F, F, F, F, A, F, F},
 };
 #undef A
 #undef F

@@ -568,16 +568,16 @@ static void test_array_literal(void **state)
 
 	(void)state;
 	assert_int_equal(valid_array_literal(two, 2, out, sizeof(out)), 0);
-	assert_string_equal(out, "{a,b}");
+	assert_string_equal(out, "{\"a\",\"b\"}");
 	assert_int_equal(valid_array_literal(three, 3, out, sizeof(out)), 0);
-	assert_string_equal(out, "{sighting,referral,closure}");
+	assert_string_equal(out, "{\"sighting\",\"referral\",\"closure\"}");
 	assert_int_equal(valid_array_literal(one, 1, out, sizeof(out)), 0);
-	assert_string_equal(out, "{REC_DEBT}");
+	assert_string_equal(out, "{\"REC_DEBT\"}");
 	assert_int_equal(valid_array_literal(two, 0, out, sizeof(out)), 0);
 	assert_string_equal(out, "{}");
 	/* Only the first n values. */
 	assert_int_equal(valid_array_literal(three, 2, out, sizeof(out)), 0);
-	assert_string_equal(out, "{sighting,referral}");
+	assert_string_equal(out, "{\"sighting\",\"referral\"}");
 }
 
 /* Exactly fitting (with the NUL) works; one byte less is -1, no overrun. */
@@ -590,11 +590,11 @@ static void test_array_literal_bounds(void **state)
 
 	(void)state;
 	memset(out, '#', sizeof(out));
-	assert_int_equal(valid_array_literal(two, 2, out, 6), 0);
-	assert_string_equal(out, "{a,b}");
+	assert_int_equal(valid_array_literal(two, 2, out, 10), 0);
+	assert_string_equal(out, "{\"a\",\"b\"}");
 	memset(out, '#', sizeof(out));
-	assert_int_equal(valid_array_literal(two, 2, out, 5), -1);
-	for (i = 5; i < sizeof(out); i++)
+	assert_int_equal(valid_array_literal(two, 2, out, 9), -1);
+	for (i = 9; i < sizeof(out); i++)
 		assert_int_equal(out[i], '#');
 	memset(out, '#', sizeof(out));
 	assert_int_equal(valid_array_literal(two, 0, out, 3), 0);
@@ -609,7 +609,7 @@ static void test_array_literal_bounds(void **state)
 	assert_int_equal(valid_array_literal(two, 2, out, 0), -1);
 	assert_int_equal(out[0], '#');
 
-	len = strlen("{sighting,referral,closure}") + 1;
+	len = strlen("{\"sighting\",\"referral\",\"closure\"}") + 1;
 	for (i = 0; i < len; i++) {
 		memset(out, '#', sizeof(out));
 		if (valid_array_literal(three, 3, out, i) != -1)
@@ -620,7 +620,7 @@ static void test_array_literal_bounds(void **state)
 	}
 	memset(out, '#', sizeof(out));
 	assert_int_equal(valid_array_literal(three, 3, out, len), 0);
-	assert_string_equal(out, "{sighting,referral,closure}");
+	assert_string_equal(out, "{\"sighting\",\"referral\",\"closure\"}");
 	for (i = len; i < sizeof(out); i++)
 		assert_int_equal(out[i], '#');
 }

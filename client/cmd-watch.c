@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #define WATCH_PING_MS 30000
+/* Longest wait in one receive: how soon a signal (Ctrl-C) is noticed. */
+#define WATCH_SLICE_MS 500
 #define WATCH_BACKOFF_MIN 1
 #define WATCH_BACKOFF_MAX 30
 
@@ -229,11 +231,25 @@ static int watch_ping(struct net_conn *conn, struct cerr *err)
 	return 0;
 }
 
-/* One connection: returns 0 when asked to stop, -1 with `err` when lost. */
+static int64_t watch_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One connection: returns 0 when asked to stop, -1 with `err` when lost.
+ * Receives in slices of WATCH_SLICE_MS (net_recv retries interrupted waits,
+ * so a signal is seen only when it returns) and pings after WATCH_PING_MS
+ * of silence.
+ */
 static int watch_session(struct watch *w, int from_now, struct cerr *err)
 {
 	struct net_conn *conn = NULL;
 	struct frame_msg *msg;
+	int64_t heard;
 	int r, ms;
 
 	if (net_connect(w->ctx->conf, "maillage-watch/" MAILLAGE_VERSION, &conn,
@@ -244,11 +260,13 @@ static int watch_session(struct watch *w, int from_now, struct cerr *err)
 		net_close(conn);
 		return -1;
 	}
+	heard = watch_now_ms();
 	while (!watch_stop) {
 		ms = watch_remaining_ms(w);
 		if (ms == 0)
 			break;
-		r = net_recv(conn, ms, &msg, err);
+		r = net_recv(conn, ms < WATCH_SLICE_MS ? ms : WATCH_SLICE_MS,
+			     &msg, err);
 		if (r < 0) {
 			net_close(conn);
 			return -1;
@@ -256,11 +274,14 @@ static int watch_session(struct watch *w, int from_now, struct cerr *err)
 		if (r == 0) {
 			watch_handle(w, msg);
 			frame_msg_free(msg);
-		} else if (w->deadline == 0 || time(NULL) < w->deadline) {
+			heard = watch_now_ms();
+		} else if (watch_now_ms() - heard >= WATCH_PING_MS &&
+			   (w->deadline == 0 || time(NULL) < w->deadline)) {
 			if (watch_ping(conn, err) != 0) {
 				net_close(conn);
 				return -1;
 			}
+			heard = watch_now_ms();
 		}
 	}
 	net_close(conn);

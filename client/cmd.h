@@ -121,6 +121,28 @@ extern const struct cmd_entry cmd_case_close_entry;
 extern const struct cmd_entry cmd_case_reopen_entry;
 extern const struct cmd_entry cmd_indicators_entry;
 extern const struct cmd_entry cmd_watch_entry;
+extern const struct cmd_entry cmd_audit_log_entry;
+extern const struct cmd_entry cmd_audit_who_read_entry;
+extern const struct cmd_entry cmd_audit_export_entry;
+extern const struct cmd_entry cmd_audit_verify_entry;
+extern const struct cmd_entry cmd_network_list_entry;
+extern const struct cmd_entry cmd_network_show_entry;
+extern const struct cmd_entry cmd_training_add_entry;
+extern const struct cmd_entry cmd_training_edit_entry;
+extern const struct cmd_entry cmd_training_list_entry;
+extern const struct cmd_entry cmd_training_show_entry;
+extern const struct cmd_entry cmd_training_codes_entry;
+extern const struct cmd_entry cmd_report_reach_entry;
+extern const struct cmd_entry cmd_report_impact_entry;
+extern const struct cmd_entry cmd_admin_institution_add_entry;
+extern const struct cmd_entry cmd_admin_institution_list_entry;
+extern const struct cmd_entry cmd_admin_institution_disable_entry;
+extern const struct cmd_entry cmd_admin_institution_enable_entry;
+extern const struct cmd_entry cmd_admin_account_add_entry;
+extern const struct cmd_entry cmd_admin_account_list_entry;
+extern const struct cmd_entry cmd_admin_account_disable_entry;
+extern const struct cmd_entry cmd_admin_account_enable_entry;
+extern const struct cmd_entry cmd_admin_account_rotate_entry;
 
 /*
  * The entry named by the first words of argv (longest name first), and in

@@ -57,7 +57,7 @@ static const struct config_option config_options[] = {
 	OPT_UINT("server", "handshake_timeout", handshake_timeout, 1, 3600,
 		 "10"),
 	OPT_UINT("server", "idle_timeout", idle_timeout, 1, 86400, "600"),
-	OPT_UINT("server", "output_limit", output_limit, 65536,
+	OPT_UINT("server", "output_limit", output_limit, 262144,
 		 1024u * 1024u * 1024u, "4194304"),
 	OPT_UINT("server", "drain_timeout", drain_timeout, 0, 3600, "10"),
 	OPT_UINT("server", "send_buffer", send_buffer, 0, 64u * 1024u * 1024u,
@@ -88,6 +88,14 @@ static const struct config_option config_options[] = {
 		 "1000"),
 	OPT_UINT("events", "deadline_check_ms", deadline_check_ms, 50, 600000,
 		 "5000"),
+	OPT_UINT("audit", "seal_interval_ms", seal_interval_ms, 50, 60000,
+		 "500"),
+	OPT_UINT("audit", "seal_batch", seal_batch, 10, 10000, "1000"),
+	OPT_UINT("audit", "checkpoint_rows", checkpoint_rows, 1, 100000000,
+		 "1000"),
+	OPT_UINT("audit", "checkpoint_interval_ms", checkpoint_interval_ms, 100,
+		 86400000, "10000"),
+	OPT_STR("audit", "signing_key", CONFIG_PATH, audit_signing_key, ""),
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))

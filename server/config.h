@@ -57,6 +57,12 @@ struct config {
 	/* [events] */
 	uint32_t events_poll_ms; /* re-read the streams at least this often */
 	uint32_t deadline_check_ms; /* look for lapsed deadlines this often */
+	/* [audit] (server/seal.c) */
+	uint32_t seal_interval_ms;	 /* look for unsealed rows this often */
+	uint32_t seal_batch;		 /* rows sealed per transaction */
+	uint32_t checkpoint_rows;	 /* sign a checkpoint every N rows */
+	uint32_t checkpoint_interval_ms; /* or when the last is this old */
+	char audit_signing_key[CONFIG_PATH_MAX]; /* Ed25519 PEM, or "" */
 };
 
 /* Fill `cfg` with the defaults of every option. */

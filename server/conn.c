@@ -290,6 +290,24 @@ static void conn_fail(struct conn *c, uint64_t request_id,
 	conn_close(c, conn_error_code_name(code));
 }
 
+void conn_revoke(struct conn *c, const char *message)
+{
+	if (c->state == CONN_CLOSING || c->state == CONN_LINGER)
+		return;
+	log_info("conn %" PRIu64 " %s: cut: %s", c->id, c->peer, message);
+	conn_fail(c, 0, MAILLAGE__ERROR_CODE__UNAUTHENTICATED, message);
+}
+
+void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&conn_list); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		fn(c, arg);
+	}
+}
+
 /* ---- requests ------------------------------------------------------ */
 
 void conn_request_done(struct conn *c)

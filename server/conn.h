@@ -92,6 +92,19 @@ size_t conn_output_pending(const struct conn *c);
 /* Flush what is queued, then close. */
 void conn_close(struct conn *c, const char *why);
 
+/*
+ * Cut `c` at once (an account disabled, a certificate replaced): send an
+ * Error UNAUTHENTICATED with `message` (request_id 0), then close. Replies
+ * to requests still in flight are dropped. Nothing if already closing.
+ */
+void conn_revoke(struct conn *c, const char *message);
+
+/*
+ * Call fn(c, arg) for every live connection, in any state. fn may cut or
+ * close `c` (conn_revoke, conn_close), never free it.
+ */
+void conn_foreach(void (*fn)(struct conn *c, void *arg), void *arg);
+
 /* Close every connection once its in-flight requests are answered. */
 void conn_drain_all(struct server *srv);
 unsigned conn_count(void);

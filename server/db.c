@@ -39,6 +39,14 @@ struct db_job {
 
 TAILQ_HEAD(db_job_list, db_job);
 
+/* One channel listened to, and where its notifications go. */
+struct db_listen {
+	char *channel;
+	char *sql; /* "LISTEN channel" */
+	db_notify_fn *notify;
+	void *arg;
+};
+
 struct dbc {
 	struct db_pool *pool;
 	unsigned index;
@@ -70,10 +78,9 @@ struct db_pool {
 	int ready_sent;
 	unsigned initial_failures;
 	int freeing;
-	/* LISTEN on every connection, notifications to notify() */
-	char *listen_sql;
-	db_notify_fn *notify;
-	void *notify_arg;
+	/* LISTEN on every connection, one entry per channel */
+	struct db_listen listens[DB_LISTEN_MAX];
+	unsigned nlistens;
 };
 
 #define DBC_BACKOFF_MIN_MS 100u
@@ -320,25 +327,34 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 static void db_listen_done(void *arg, const struct db_reply *reply)
 {
 	struct dbc *c = arg;
+	unsigned i;
 
-	if (reply->status != DB_OK)
+	if (reply->status != DB_OK) {
 		log_warnx("db[%u]: LISTEN failed: %s %s", c->index,
 			  db_status_name(reply->status), reply->sqlstate);
-	else if (c->pool->notify != NULL)
-		/* Subscribed again: whatever was notified meanwhile is lost. */
-		c->pool->notify(c->pool->notify_arg, NULL);
+		return;
+	}
+	/* Subscribed again: whatever was notified meanwhile is lost. */
+	for (i = 0; i < c->pool->nlistens; i++)
+		c->pool->listens[i].notify(c->pool->listens[i].arg, NULL);
 }
 
-/* Start the connection's LISTEN before any job; 0, or -1 (then pump). */
+/* Start the connection's LISTENs before any job; 0, or -1 (then pump). */
 static int dbc_start_listen(struct dbc *c)
 {
 	struct db_job *job;
+	unsigned i;
 
-	if (c->pool->listen_sql == NULL)
+	if (c->pool->nlistens == 0)
 		return -1;
 	job = db_job_new();
-	if (job == NULL || db_job_add(job, c->pool->listen_sql, 0, NULL) != 0) {
-		db_job_free(job);
+	for (i = 0; job != NULL && i < c->pool->nlistens; i++) {
+		if (db_job_add(job, c->pool->listens[i].sql, 0, NULL) != 0) {
+			db_job_free(job);
+			job = NULL;
+		}
+	}
+	if (job == NULL) {
 		log_warnx("db[%u]: out of memory for LISTEN", c->index);
 		return -1;
 	}
@@ -348,14 +364,18 @@ static int dbc_start_listen(struct dbc *c)
 	return 0;
 }
 
-/* Hand the notifications libpq has read to the pool's listener. */
+/* Hand the notifications libpq has read to the channels' listeners. */
 static void dbc_notifies(struct dbc *c)
 {
 	PGnotify *n;
+	unsigned i;
 
 	while ((n = PQnotifies(c->pg)) != NULL) {
-		if (c->pool->notify != NULL)
-			c->pool->notify(c->pool->notify_arg, n->extra);
+		for (i = 0; i < c->pool->nlistens; i++) {
+			const struct db_listen *l = &c->pool->listens[i];
+			if (strcmp(l->channel, n->relname) == 0)
+				l->notify(l->arg, n->extra);
+		}
 		PQfreemem(n);
 	}
 }
@@ -698,15 +718,29 @@ int db_pool_listen(struct db_pool *pool, const char *channel,
 		   db_notify_fn *notify, void *arg)
 {
 	size_t len = strlen(channel) + sizeof("LISTEN ");
+	struct db_listen *l = NULL;
 	unsigned i;
 
-	free(pool->listen_sql);
-	pool->listen_sql = malloc(len);
-	if (pool->listen_sql == NULL)
-		return -1;
-	snprintf(pool->listen_sql, len, "LISTEN %s", channel);
-	pool->notify = notify;
-	pool->notify_arg = arg;
+	for (i = 0; i < pool->nlistens; i++)
+		if (strcmp(pool->listens[i].channel, channel) == 0)
+			l = &pool->listens[i];
+	if (l == NULL) {
+		if (pool->nlistens == DB_LISTEN_MAX)
+			return -1;
+		l = &pool->listens[pool->nlistens];
+		l->channel = strdup(channel);
+		l->sql = malloc(len);
+		if (l->channel == NULL || l->sql == NULL) {
+			free(l->channel);
+			free(l->sql);
+			memset(l, 0, sizeof(*l));
+			return -1;
+		}
+		snprintf(l->sql, len, "LISTEN %s", channel);
+		pool->nlistens++;
+	}
+	l->notify = notify;
+	l->arg = arg;
 	/* Connections already idle subscribe now; the others when up. */
 	for (i = 0; i < pool->size; i++) {
 		struct dbc *c = &pool->conns[i];
@@ -740,7 +774,10 @@ void db_pool_free(struct db_pool *pool)
 	}
 	db_failed_flush(-1, 0, pool);
 	event_free(pool->failed_ev);
-	free(pool->listen_sql);
+	for (i = 0; i < pool->nlistens; i++) {
+		free(pool->listens[i].channel);
+		free(pool->listens[i].sql);
+	}
 	free(pool->conns);
 	free(pool->conninfo);
 	free(pool);

@@ -19,6 +19,7 @@
 #define DB_MAX_STMTS 16
 #define DB_MAX_PARAMS 32
 #define DB_QUEUE_MAX 4096
+#define DB_LISTEN_MAX 4 /* channels a pool may listen to */
 
 enum db_status {
 	DB_OK = 0,	/* every statement succeeded; the job committed */
@@ -68,10 +69,14 @@ void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,
 
 /*
  * LISTEN on `channel` (an SQL identifier chosen by the program, never by a
- * client) on every connection of the pool, now and after each reconnect.
- * notify(arg, payload) is called for every notification, possibly once per
- * connection, and notify(arg, NULL) each time a connection has subscribed
- * again (notifications may have been missed meanwhile). 0, or -1.
+ * client, in lower case) on every connection of the pool, now and after
+ * each reconnect. notify(arg, payload) is called for every notification on
+ * that channel, possibly once per connection, and notify(arg, NULL) each
+ * time a connection has subscribed again (notifications may have been
+ * missed meanwhile). Up to DB_LISTEN_MAX channels, each with its own
+ * callback; calling again for a channel replaces its callback. Call before
+ * the pool's connections are busy (at start-up): a connection running a
+ * job at that moment subscribes only after its next reconnect. 0, or -1.
  */
 typedef void db_notify_fn(void *arg, const char *payload);
 int db_pool_listen(struct db_pool *pool, const char *channel,

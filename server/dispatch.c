@@ -5,12 +5,16 @@
 
 #include <stddef.h>
 
+#include "admin.h"
 #include "audit.h"
+#include "auditlog.h"
 #include "casefile.h"
 #include "conn.h"
 #include "events.h"
 #include "notice.h"
+#include "report.h"
 #include "session.h"
+#include "training.h"
 
 struct dispatch_entry {
 	Maillage__Envelope__BodyCase body;
@@ -33,6 +37,40 @@ static const struct dispatch_entry dispatch_table[] = {
 	{MAILLAGE__ENVELOPE__BODY_CASE_REOPEN, "case.reopen", casefile_reopen},
 	{MAILLAGE__ENVELOPE__BODY_CASE_STATUS, "case.status", casefile_status},
 	{MAILLAGE__ENVELOPE__BODY_WATCH, "watch", events_watch},
+	{MAILLAGE__ENVELOPE__BODY_AUDIT_LOG, "audit.log", auditlog_log},
+	{MAILLAGE__ENVELOPE__BODY_AUDIT_WHO_READ, "audit.who_read",
+	 auditlog_who_read},
+	{MAILLAGE__ENVELOPE__BODY_AUDIT_CHAIN, "audit.chain", auditlog_chain},
+	{MAILLAGE__ENVELOPE__BODY_NETWORK_LIST, "network.list",
+	 training_network_list},
+	{MAILLAGE__ENVELOPE__BODY_NETWORK_SHOW, "network.show",
+	 training_network_show},
+	{MAILLAGE__ENVELOPE__BODY_TRAINING_ADD, "training.add", training_add},
+	{MAILLAGE__ENVELOPE__BODY_TRAINING_EDIT, "training.edit",
+	 training_edit},
+	{MAILLAGE__ENVELOPE__BODY_TRAINING_LIST, "training.list",
+	 training_list},
+	{MAILLAGE__ENVELOPE__BODY_TRAINING_SHOW, "training.show",
+	 training_show},
+	{MAILLAGE__ENVELOPE__BODY_TRAINING_REFERENCE, "training.reference",
+	 training_reference},
+	{MAILLAGE__ENVELOPE__BODY_REPORT_REACH, "report.reach", report_reach},
+	{MAILLAGE__ENVELOPE__BODY_REPORT_IMPACT, "report.impact",
+	 report_impact},
+	{MAILLAGE__ENVELOPE__BODY_ADMIN_INSTITUTION_ADD,
+	 "admin.institution.add", admin_institution_add},
+	{MAILLAGE__ENVELOPE__BODY_ADMIN_INSTITUTION_LIST,
+	 "admin.institution.list", admin_institution_list},
+	{MAILLAGE__ENVELOPE__BODY_ADMIN_INSTITUTION_SET,
+	 "admin.institution.set", admin_institution_set},
+	{MAILLAGE__ENVELOPE__BODY_ADMIN_ACCOUNT_ADD, "admin.account.add",
+	 admin_account_add},
+	{MAILLAGE__ENVELOPE__BODY_ADMIN_ACCOUNT_LIST, "admin.account.list",
+	 admin_account_list},
+	{MAILLAGE__ENVELOPE__BODY_ADMIN_ACCOUNT_SET, "admin.account.set",
+	 admin_account_set},
+	{MAILLAGE__ENVELOPE__BODY_ADMIN_ACCOUNT_ROTATE, "admin.account.rotate",
+	 admin_account_rotate},
 };
 
 void dispatch_request(struct conn *c, const Maillage__Envelope *env)

@@ -1,9 +1,10 @@
 /*
  * main: maillaged's entry point. This file owns the command line (run,
- * migrate, check), start-up (configuration, TLS context, database pool,
- * listener once the database has answered or been found absent), the
- * signals (SIGTERM/SIGINT drain and exit, SIGHUP reloads the TLS material
- * and the log level) and the orderly shutdown that frees everything.
+ * migrate, check, audit-keygen, bootstrap-admin), start-up (configuration,
+ * TLS context, database pool, listener once the database has answered or
+ * been found absent), the signals (SIGTERM/SIGINT drain and exit, SIGHUP
+ * reloads the TLS material and the log level) and the orderly shutdown that
+ * frees everything.
  */
 #include <errno.h>
 #include <event2/listener.h>
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "config.h"
 #include "conn.h"
 #include "db.h"
@@ -24,6 +26,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "policy.h"
+#include "seal.h"
 #include "server.h"
 #include "tls.h"
 
@@ -39,6 +42,14 @@ static void main_usage(FILE *f)
 		"  migrate      apply pending SQL migrations and exit\n"
 		"               (--dry-run lists them without applying)\n"
 		"  check        validate the configuration and TLS material\n"
+		"  audit-keygen FILE\n"
+		"               write a new Ed25519 audit signing key to FILE\n"
+		"               (mode 600) and its public key to FILE.pub\n"
+		"  bootstrap-admin LOGIN --institution CODE --cert FILE.pem\n"
+		"               [--display-name N] [--name N --kind K\n"
+		"               --departement D [--contact C]]\n"
+		"               create an admin account straight in the\n"
+		"               database (on the server host; README)\n"
 		"\n"
 		"Options:\n"
 		"  -c FILE      configuration file (default %s)\n"
@@ -252,13 +263,19 @@ static int main_setup(struct server *srv)
 			    srv->cfg.db_query_timeout, main_db_ready, srv);
 	if (srv->db == NULL)
 		return -1;
-	return events_start(srv);
+	if (events_start(srv) != 0)
+		return -1;
+	if (admin_start(srv) != 0)
+		return -1;
+	return seal_start(srv);
 }
 
 static void main_teardown(struct server *srv)
 {
 	conn_free_all();
 	events_stop();
+	seal_stop();
+	admin_stop();
 	if (srv->listener != NULL)
 		evconnlistener_free(srv->listener);
 	db_pool_free(srv->db);
@@ -310,7 +327,32 @@ static int main_check(struct server *srv)
 		return 1;
 	}
 	SSL_CTX_free(ctx);
+	if (seal_check_config(&srv->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "maillaged: [audit] signing_key: %s\n", err);
+		return 1;
+	}
 	printf("configuration %s is valid\n", srv->config_path);
+	return 0;
+}
+
+/* `maillaged audit-keygen FILE`: a new signing key for the audit trail. */
+static int main_audit_keygen(int argc, char **argv)
+{
+	char err[CONFIG_ERR_MAX], key_id[SEAL_KEY_ID_LEN + 1];
+
+	if (argc != 1) {
+		main_usage(stderr);
+		return 2;
+	}
+	if (seal_keygen(argv[0], key_id, err, sizeof(err)) != 0) {
+		fprintf(stderr, "maillaged: %s\n", err);
+		return 1;
+	}
+	printf("audit signing key: %s (mode 600)\n"
+	       "public key:        %s.pub (give it to the auditors)\n"
+	       "key id:            %s\n"
+	       "Set [audit] signing_key = %s in maillaged.conf.\n",
+	       argv[0], argv[0], key_id, argv[0]);
 	return 0;
 }
 
@@ -320,9 +362,11 @@ int main(int argc, char **argv)
 	const char *path = MAIN_DEFAULT_CONFIG;
 	const char *cmd = "run";
 	char err[CONFIG_ERR_MAX];
-	int detach = 0, dry_run = 0, ch;
+	int detach = 0, dry_run = 0, ch, boot_argc = 0;
+	char **boot_argv = NULL;
 
-	while ((ch = getopt(argc, argv, "c:dVh")) != -1) {
+	/* "+": options end at the command (its own options follow it). */
+	while ((ch = getopt(argc, argv, "+c:dVh")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -343,10 +387,18 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cmd = argv[optind++];
+	/* Needs no configuration: run before reading one. */
+	if (strcmp(cmd, "audit-keygen") == 0)
+		return main_audit_keygen(argc - optind, argv + optind);
 	if (optind < argc && strcmp(cmd, "migrate") == 0 &&
 	    strcmp(argv[optind], "--dry-run") == 0) {
 		dry_run = 1;
 		optind++;
+	}
+	if (strcmp(cmd, "bootstrap-admin") == 0) {
+		boot_argc = argc - optind + 1;
+		boot_argv = argv + optind - 1;
+		optind = argc;
 	}
 	if (optind < argc) {
 		main_usage(stderr);
@@ -369,6 +421,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "check") == 0)
 		return main_check(&srv);
+	if (strcmp(cmd, "bootstrap-admin") == 0)
+		return admin_bootstrap(&srv.cfg, boot_argc, boot_argv);
 	if (strcmp(cmd, "run") != 0) {
 		main_usage(stderr);
 		return 2;

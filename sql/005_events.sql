@@ -162,7 +162,7 @@ CREATE CONSTRAINT TRIGGER notice_recipient_ack_event
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION event_on_recipient_update();
 
--- A change to a case: tell every party (and a removed party).
+-- A change to a case: tell every party.
 CREATE FUNCTION event_on_case_event() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -174,11 +174,11 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT code INTO about FROM institution WHERE id = NEW.institution_id;
+    -- The parties as they are now: a removed party no longer sees the
+    -- case, and is not told about it either.
     FOR inst IN
         SELECT cp.institution_id FROM case_party cp
             WHERE cp.case_id = NEW.case_id
-        UNION
-        SELECT NEW.institution_id WHERE NEW.what = 'party_removed'
         ORDER BY 1
     LOOP
         PERFORM event_emit(inst, NEW.what, NEW.case_id, NULL, about,

@@ -6,11 +6,28 @@
 #
 # Usage (MAILLAGE_BUILD_DIR and MAILLAGE_SOURCE_DIR set for setup):
 #   fixture.sh setup WORKDIR
-#   fixture.sh teardown WORKDIR        never fails when things are gone
+#   fixture.sh teardown WORKDIR        never fails when things are gone, but
+#                                      fails when a daemon log holds a
+#                                      sanitizer or valgrind report
+#   fixture.sh check-logs WORKDIR      that check alone
 #   fixture.sh pg-stop WORKDIR         pg_ctl stop -m fast, waits
 #   fixture.sh pg-start WORKDIR        starts and waits for pg_isready
 #   fixture.sh daemon-restart WORKDIR  SIGTERM, wait, start on the same port
+#   fixture.sh daemon-kill WORKDIR     SIGKILL, start again on the same port
+#   fixture.sh daemon2-start WORKDIR   a second maillaged on the same cluster
+#                                      (another port, instance_id itest2,
+#                                      maillaged2.conf/.log, client2/LOGIN.conf)
+#   fixture.sh daemon2-stop WORKDIR    SIGTERM the second maillaged, waits
 #   fixture.sh psql WORKDIR SQL        prints `psql -XAt -c SQL` output
+#   fixture.sh enrol-kinds WORKDIR     enrol one partner institution of each
+#                                      kind the demo network lacks, with an
+#                                      account, certificate and client/LOGIN.conf
+#                                      (gend@gend77 gendarmerie, sante@hopital75
+#                                      health, avocat@avocat75 lawyer,
+#                                      ecole@ecole75 education, autre@autre75
+#                                      other) and ferme75, a disabled
+#                                      association without account (test_notice);
+#                                      idempotent
 #
 # setup leaves in WORKDIR:
 #   pki/             network CA (ca.crt, crl.pem, server.crt/.key) and
@@ -24,6 +41,8 @@
 #                    and otherca/clients/rogue.crt/.key (CN=ase, O=ase75)
 #   client/LOGIN.conf  client configuration for each certificate above
 #                    (rogue's trusts the real network CA for the server)
+#   audit/           signing.key (the daemon's audit checkpoint key, mode
+#                    600) and signing.key.pub
 #   maillaged.conf   daemon configuration; maillaged.log its stderr
 #   env              KEY=VALUE lines: MAILLAGE_HOST MAILLAGE_PORT MAILLAGE_PKI
 #                    MAILLAGE_PGDATA MAILLAGE_PGHOST MAILLAGE_PGPORT
@@ -227,12 +246,44 @@ EOF
 
 # ---- daemon ------------------------------------------------------------------
 
+# ---- sanitizers, valgrind (tests/fuzz, SECURITY.md) ------------------------
+# A daemon built with -DMAILLAGE_SANITIZE=ON (run-tests --asan) stops at its
+# first ASan/UBSan error and reports leaks at exit, on stderr, i.e. in
+# maillaged.log: `teardown` fails when a daemon log holds such a report
+# (check-logs does the same alone). MAILLAGE_DAEMON_WRAPPER, when set, is a
+# command the daemon is started under, e.g.
+#   MAILLAGE_DAEMON_WRAPPER="valgrind --leak-check=full --error-exitcode=99"
+# (valgrind's "ERROR SUMMARY: N errors" with N > 0 fails teardown too).
+readonly SANITIZER_REPORT='ERROR: AddressSanitizer|ERROR: LeakSanitizer|AddressSanitizer:DEADLYSIGNAL|runtime error:|LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer|ERROR SUMMARY: [1-9]'
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:print_summary=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+# Seconds (in tenths) a daemon gets to exit after SIGTERM: more under a
+# wrapper (valgrind's leak check at exit takes a while).
+stop_wait() {
+	if [[ -n ${MAILLAGE_DAEMON_WRAPPER:-} ]]; then echo 600; else echo 100; fi
+}
+
+# check_logs WORKDIR: 1, with the reports, if a daemon log holds one.
+check_logs() {
+	local w=$1 f bad=0
+	for f in "$w"/maillaged.log "$w"/maillaged2.log; do
+		[[ -f $f ]] || continue
+		if grep -Eq "$SANITIZER_REPORT" "$f"; then
+			note "sanitizer/valgrind report in $f:"
+			grep -En -A 12 "$SANITIZER_REPORT" "$f" | head -n 80 >&2
+			bad=1
+		fi
+	done
+	return "$bad"
+}
+
 daemon_stop() {
 	local w=$1 pid i
 	pid=$(state_get "$w" MAILLAGE_DAEMON_PID)
 	is_daemon "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < $(stop_wait); i++)); do
 		is_daemon "$pid" || return 0
 		sleep 0.1
 	done
@@ -256,7 +307,9 @@ daemon_start() {
 	mark=$(wc -l <"$log")
 	# Own session, no terminal, no inherited pipe: the daemon outlives the
 	# setup test and ctest does not wait for it.
-	setsid "$bin" -c "$w/maillaged.conf" </dev/null >/dev/null 2>>"$log" &
+	local wrap=()
+	read -ra wrap <<<"${MAILLAGE_DAEMON_WRAPPER:-}"
+	setsid "${wrap[@]}" "$bin" -c "$w/maillaged.conf" </dev/null >/dev/null 2>>"$log" &
 	pid=$!
 	state_set "$w" MAILLAGE_DAEMON_PID "$pid"
 	for ((i = 0; i < 150; i++)); do
@@ -291,6 +344,10 @@ instance_id = itest
 handshake_timeout = 2
 idle_timeout = 30
 log_level = debug
+; small socket buffer and output limit: a subscriber that stops reading is
+; cut after a few tens of thousands of events (test_watch)
+send_buffer = 65536
+output_limit = 1048576
 
 [tls]
 certificate = $w/pki/server.crt
@@ -301,6 +358,17 @@ crl = $w/pki/crl.pem
 [database]
 conninfo = $conninfo
 migrations_dir = $src/sql
+
+[events]
+; quick polls so that a test-shortened acknowledgement deadline fires soon
+poll_interval_ms = 200
+deadline_check_ms = 200
+
+[audit]
+; quick sealing and checkpoints (test_audit); the key made at setup
+seal_interval_ms = 100
+checkpoint_interval_ms = 500
+signing_key = $w/audit/signing.key
 EOF
 	check_conf_lines "$w/maillaged.conf"
 }
@@ -327,6 +395,7 @@ cmd_teardown() {
 	local w=$1 pgtmp
 	[[ -d $w ]] || return 0
 	daemon_stop "$w" || true
+	daemon2_stop "$w" || true
 	pg_stop "$w" immediate >/dev/null 2>&1 || true
 	pgtmp=$(state_get "$w" PGTMP)
 	if [[ -n $pgtmp && -d $pgtmp ]]; then
@@ -399,6 +468,10 @@ cmd_setup() {
 	note "creating the certificates"
 	"$deploy/pki" init "$w/pki"
 	"$deploy/pki" server "$w/pki"
+	# The audit trail's checkpoint signing key (test_audit); its public
+	# key is audit/signing.key.pub.
+	mkdir -p "$w/audit"
+	"$daemon_bin" audit-keygen "$w/audit/signing.key" >/dev/null
 	local port
 	port=$(free_port)
 	state_set "$w" MAILLAGE_PORT "$port"
@@ -470,6 +543,157 @@ cmd_psql() {
 	"$PGBIN/psql" -X -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$sql"
 }
 
+# ---- SIGKILL, second instance (test_watch) ----------------------------------
+
+# kill_wait PID: SIGKILL and wait up to 5 s for the process to be gone.
+kill_wait() {
+	local pid=$1 i
+	kill -KILL "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		is_daemon "$pid" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# daemon-kill: the daemon dies without a chance to clean up (SIGKILL), then
+# starts again on the same port, as after a crash and a supervisor restart.
+cmd_daemon_kill() {
+	local w=$1 pid i
+	[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
+	pid=$(state_get "$w" MAILLAGE_DAEMON_PID)
+	if is_daemon "$pid"; then
+		kill_wait "$pid" || die "maillaged ($pid) survived SIGKILL"
+	else
+		note "maillaged ($pid) was not running"
+	fi
+	for ((i = 0; ; i++)); do
+		if daemon_start "$w"; then
+			break
+		fi
+		((i < 50)) || die "port $(state_get "$w" MAILLAGE_PORT) still taken"
+		sleep 0.2
+	done
+	write_env "$w"
+}
+
+# The second instance: maillaged2.conf is maillaged.conf with another port
+# and instance id; client2/LOGIN.conf are the client/LOGIN.conf aimed at it.
+# Its pid and port are kept in .state as MAILLAGE_DAEMON2_PID and
+# MAILLAGE_PORT2.
+write_daemon2_files() {
+	local w=$1 port=$2 f
+	sed -e "s/^listen = .*/listen = 127.0.0.1:$port/" \
+		-e "s/^instance_id = .*/instance_id = itest2/" \
+		"$w/maillaged.conf" >"$w/maillaged2.conf"
+	check_conf_lines "$w/maillaged2.conf"
+	mkdir -p "$w/client2"
+	for f in "$w"/client/*.conf; do
+		sed -e "s/^server = .*/server = 127.0.0.1:$port/" "$f" \
+			>"$w/client2/${f##*/}"
+	done
+}
+
+daemon2_stop() {
+	local w=$1 pid i
+	pid=$(state_get "$w" MAILLAGE_DAEMON2_PID)
+	is_daemon "$pid" || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < $(stop_wait); i++)); do
+		is_daemon "$pid" || return 0
+		sleep 0.1
+	done
+	note "second maillaged ($pid) still running after 10 s: SIGKILL"
+	kill_wait "$pid" || true
+}
+
+# daemon2_start WORKDIR: as daemon_start, for the second instance.
+daemon2_start() {
+	local w=$1 bin port pid i mark log=$1/maillaged2.log
+	bin=$(state_get "$w" MAILLAGE_DAEMON_BIN)
+	port=$(state_get "$w" MAILLAGE_PORT2)
+	: >>"$log"
+	mark=$(wc -l <"$log")
+	local wrap=()
+	read -ra wrap <<<"${MAILLAGE_DAEMON_WRAPPER:-}"
+	setsid "${wrap[@]}" "$bin" -c "$w/maillaged2.conf" </dev/null >/dev/null 2>>"$log" &
+	pid=$!
+	state_set "$w" MAILLAGE_DAEMON2_PID "$pid"
+	for ((i = 0; i < 150; i++)); do
+		if ! alive "$pid"; then
+			wait "$pid" 2>/dev/null || true
+			if tail -n +"$((mark + 1))" "$log" | grep -qi "address already in use"; then
+				return 1
+			fi
+			note "second maillaged exited during start-up; last lines of $log:"
+			tail -n 30 "$log" >&2 || true
+			die "second maillaged did not start"
+		fi
+		if port_listening "$port"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	note "second maillaged does not listen on 127.0.0.1:$port after 15 s; last lines of $log:"
+	tail -n 30 "$log" >&2 || true
+	kill -KILL "$pid" 2>/dev/null || true
+	die "second maillaged did not start"
+}
+
+cmd_daemon2_start() {
+	local w=$1 port tries
+	[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
+	if is_daemon "$(state_get "$w" MAILLAGE_DAEMON2_PID)"; then
+		note "second maillaged already running"
+		return 0
+	fi
+	port=$(state_get "$w" MAILLAGE_PORT2)
+	[[ -n $port ]] || port=$(free_port)
+	for ((tries = 0; ; tries++)); do
+		state_set "$w" MAILLAGE_PORT2 "$port"
+		write_daemon2_files "$w" "$port"
+		if daemon2_start "$w"; then
+			break
+		fi
+		((tries < 5)) || die "no free port for the second maillaged after 5 tries"
+		port=$(free_port)
+		note "port taken; trying $port"
+	done
+	note "second maillaged pid $(state_get "$w" MAILLAGE_DAEMON2_PID) on 127.0.0.1:$port"
+}
+
+# ---- institutions of every kind (test_notice) -------------------------------
+
+# code|kind|login|name: one partner institution of each kind the demo network
+# lacks, for the visibility x institution kind matrix.
+readonly KIND_INSTITUTIONS=(
+	"gend77|gendarmerie|gend|Brigade de gendarmerie de Meaux"
+	"hopital75|health|sante|Urgences pédiatriques de Paris"
+	"avocat75|lawyer|avocat|Antenne des mineurs du barreau de Paris"
+	"ecole75|education|ecole|Collège du 18e arrondissement"
+	"autre75|other|autre|Mairie du 18e arrondissement"
+)
+
+cmd_enrol_kinds() {
+	local w=$1 deploy db port row code kind login name
+	[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
+	deploy=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../deploy" && pwd -P)
+	db=$(state_get "$w" MAILLAGE_DB)
+	port=$(state_get "$w" MAILLAGE_PORT)
+	for row in "${KIND_INSTITUTIONS[@]}"; do
+		IFS='|' read -r code kind login name <<<"$row"
+		"$deploy/enrol" --db "$db" institution "$code" --name "$name" \
+			--kind "$kind" --departement "${code:(-2)}" >/dev/null
+		"$deploy/pki" client "$w/pki" "$login" "$code" >/dev/null
+		"$deploy/enrol" --db "$db" account "$login" --institution "$code" \
+			--role partner --cert "$w/pki/clients/$login.crt" >/dev/null
+		write_client_conf "$w" "$login" "$w/pki/clients" "$port"
+	done
+	"$deploy/enrol" --db "$db" institution ferme75 \
+		--name "Association dissoute" --kind association \
+		--departement 75 --disabled >/dev/null
+}
+
 main() {
 	(($# >= 2)) || usage
 	local cmd=$1 w
@@ -477,7 +701,12 @@ main() {
 	shift 2
 	case "$cmd" in
 	setup) (($# == 0)) || usage; cmd_setup "$w" ;;
-	teardown) (($# == 0)) || usage; cmd_teardown "$w" ;;
+	teardown)
+		(($# == 0)) || usage
+		cmd_teardown "$w"
+		check_logs "$w" || die "a daemon log holds a sanitizer report"
+		;;
+	check-logs) (($# == 0)) || usage; check_logs "$w" ;;
 	pg-stop)
 		(($# == 0)) || usage
 		[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
@@ -489,7 +718,15 @@ main() {
 		pg_start "$w"
 		;;
 	daemon-restart) (($# == 0)) || usage; cmd_daemon_restart "$w" ;;
+	daemon-kill) (($# == 0)) || usage; cmd_daemon_kill "$w" ;;
+	daemon2-start) (($# == 0)) || usage; cmd_daemon2_start "$w" ;;
+	daemon2-stop)
+		(($# == 0)) || usage
+		[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
+		daemon2_stop "$w"
+		;;
 	psql) (($# == 1)) || usage; cmd_psql "$w" "$1" ;;
+	enrol-kinds) (($# == 0)) || usage; cmd_enrol_kinds "$w" ;;
 	*) usage ;;
 	esac
 }

@@ -1,0 +1,267 @@
+/*
+ * ident comparison levels (names and birth dates, each level), swapped
+ * names, the Fellegi-Sunter weights with term frequencies, and the
+ * explanation text.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ident.h"
+
+static ident_enc *E;
+
+static int setup(void **state)
+{
+	static const uint8_t key[IDENT_KEY_LEN] =
+		"test key for ident compare...";
+	char err[256];
+	ident_norm *n = ident_norm_new(err, sizeof err);
+	const ident_names *k;
+	(void)state;
+	if (n == NULL)
+		return -1;
+	k = ident_names_builtin(n, err, sizeof err);
+	ident_norm_free(n);
+	E = k ? ident_enc_new(key, k, err, sizeof err) : NULL;
+	return E ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ident_enc_free(E);
+	return 0;
+}
+
+static void rec(const char *given, const char *family, const char *birth,
+		const char *nat, ident_rec *r)
+{
+	ident_clear c;
+	memset(&c, 0, sizeof c);
+	c.given_name = given;
+	c.family_name = family;
+	assert_int_equal(ident_date_parse(birth ? birth : "", &c.birth), 0);
+	if (nat)
+		memcpy(c.nat, nat, 2);
+	assert_int_equal(ident_encode(E, &c, r), 0);
+}
+
+static int token_level(const char *a, const char *b)
+{
+	ident_rec x, y;
+	uint64_t code;
+	rec(NULL, a, NULL, NULL, &x);
+	rec(NULL, b, NULL, NULL, &y);
+	return ident_token_level(&x.family[0], &y.family[0], &code);
+}
+
+static void test_name_levels(void **state)
+{
+	(void)state;
+	assert_int_equal(token_level("Mohamed", "MOHAMED"), IDENT_NL_EXACT);
+	assert_int_equal(token_level("Hodžić", "Hodzic"), IDENT_NL_EXACT);
+	assert_int_equal(token_level("Mohamed", "Muhammad"), IDENT_NL_VARIANT);
+	assert_int_equal(token_level("Hussein", "Hocine"), IDENT_NL_VARIANT);
+	assert_int_equal(token_level("Nikolic", "Nikolitch"), IDENT_NL_PHON);
+	assert_int_equal(token_level("Kovacevic", "Kovacecic"), IDENT_NL_TYPO);
+	assert_int_equal(token_level("Terzic", "Terzoc"), IDENT_NL_TYPO);
+	assert_int_equal(token_level("Marcovitz", "Markowicz"), IDENT_NL_WEAK);
+	assert_int_equal(token_level("Popescu", "Hasanovic"), IDENT_NL_DIFF);
+}
+
+static ident_date D(const char *s)
+{
+	ident_date d;
+	assert_int_equal(ident_date_parse(s, &d), 0);
+	return d;
+}
+
+static void test_birth_levels(void **state)
+{
+	ident_date a, b, age;
+	(void)state;
+	a = D("2010-03-07");
+	b = D("2010-03-07");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_EXACT);
+	b = D("20100703");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_SWAP);
+	b = D("2010-03-17");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_DAYMON);
+	b = D("2011-03-07");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_YEAR);
+	b = D("2000-03-07"); /* one digit */
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_YEAR);
+	b = D("2010-03");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_PARTIAL);
+	b = D("2010");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_PARTIAL);
+	b = D("2010-01-01"); /* the registrations' 1 January */
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_PARTIAL);
+	assert_int_equal(ident_date_from_age(13, "2023-06-01", &age), 0);
+	assert_int_equal(ident_birth_level(&a, &age), IDENT_BL_AGE);
+	b = D("2009-08-20");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_CLOSE);
+	b = D("2004-11-20");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_DIFF);
+	assert_int_equal(ident_date_from_age(5, "2023-06-01", &age), 0);
+	assert_int_equal(ident_birth_level(&a, &age), IDENT_BL_DIFF);
+	b = D("");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_MISSING);
+	/* malformed dates are refused */
+	assert_int_equal(ident_date_parse("2010-02-30", &b), -1);
+	assert_int_equal(ident_date_parse("2010-13", &b), -1);
+	assert_int_equal(ident_date_parse("10/03/2010", &b), -1);
+	assert_int_equal(ident_date_parse("1850", &b), -1);
+}
+
+static void test_other_fields(void **state)
+{
+	ident_rec a, b;
+	ident_cmp c;
+	(void)state;
+	rec("Ana", "Popa", "2010", "RO", &a);
+	rec("Ana", "Popa", "2010", "MD", &b);
+	a.sex = IDENT_SEX_F;
+	b.sex = IDENT_SEX_F;
+	ident_compare(NULL, &a, &b, &c);
+	assert_int_equal(c.lvl[IDENT_F_SEX], IDENT_SAME);
+	assert_int_equal(c.lvl[IDENT_F_NAT], IDENT_DIFF);
+	b.sex = IDENT_SEX_UNKNOWN;
+	b.nat[0] = 0;
+	ident_compare(NULL, &a, &b, &c);
+	assert_int_equal(c.lvl[IDENT_F_SEX], IDENT_MISSING);
+	assert_int_equal(c.lvl[IDENT_F_NAT], IDENT_MISSING);
+}
+
+static void test_swapped_and_several_given(void **state)
+{
+	ident_rec a, b, d;
+	ident_cmp c;
+	ident_model m;
+	double s_swap, s_diff;
+	(void)state;
+	ident_model_default(&m);
+	rec("Amina", "Hasanovic", "2011-05-02", "BA", &a);
+	rec("Hasanović", "Amina", "2011-05-02", "BA", &b);
+	ident_compare(NULL, &a, &b, &c);
+	s_swap = ident_score(&m, NULL, &c, NULL);
+	assert_int_equal(c.swapped, 1);
+	assert_true(s_swap > 20);
+	rec("Lejla", "Hasanovic", "2011-05-02", "BA", &d);
+	ident_compare(NULL, &a, &d, &c);
+	s_diff = ident_score(&m, NULL, &c, NULL);
+	assert_true(s_diff < s_swap - 10);
+	/* several given names: one of them is enough */
+	rec("Mohamed Amine", "Benali", "2009", "DZ", &a);
+	rec("Amine", "Ben Ali", "2009", "DZ", &b);
+	ident_compare(NULL, &a, &b, &c);
+	assert_int_equal(c.lvl[IDENT_F_GIVEN], IDENT_NL_EXACT);
+	assert_int_equal(c.lvl[IDENT_F_FAMILY], IDENT_NL_EXACT);
+}
+
+static void test_term_frequency(void **state)
+{
+	ident_rec a, b, x, y, other;
+	ident_cmp c1, c2;
+	ident_model m;
+	ident_tf *tf = ident_tf_new();
+	double w1[IDENT_NFIELDS], w2[IDENT_NFIELDS];
+	(void)state;
+	ident_model_default(&m);
+	rec("Mohamed", "Zeroual", "2010-04-04", NULL, &a);
+	rec("Mohamed", "Zeroual", "2010-04-04", NULL, &b);
+	rec("Abdelwahab", "Zeroual", "2010-04-04", NULL, &x);
+	rec("Abdelwahab", "Zeroual", "2010-04-04", NULL, &y);
+	/* Mohamed is one name in five; Abdelwahab once */
+	for (int i = 0; i < 2000; i++) {
+		char g[32];
+		snprintf(g, sizeof g, "Name%c%c", 'a' + i % 26,
+			 'a' + (i / 26) % 26);
+		rec(i % 5 == 0 ? "Mohamed" : g, "Other", NULL, NULL, &other);
+		ident_tf_add(tf, &other);
+	}
+	ident_tf_add(tf, &x);
+	ident_compare(tf, &a, &b, &c1);
+	ident_compare(tf, &x, &y, &c2);
+	ident_score(&m, tf, &c1, w1);
+	ident_score(&m, tf, &c2, w2);
+	assert_true(w1[IDENT_F_GIVEN] + 3 < w2[IDENT_F_GIVEN]);
+	ident_tf_free(tf);
+}
+
+static void test_explain(void **state)
+{
+	ident_rec a, b;
+	ident_cmp c;
+	ident_model m;
+	ident_name na[2], nb[2];
+	char ex[512];
+	ident_norm *n = ident_enc_norm(E);
+	(void)state;
+	ident_model_default(&m);
+	rec("Karim", "Muhammad", "2010-03-07", "MA", &a);
+	rec("Karim", "Mohamed", "2010-07-03", "MA", &b);
+	ident_name_parse(n, "Karim", 5, &na[0]);
+	ident_name_parse(n, "Muhammad", 8, &na[1]);
+	ident_name_parse(n, "Karim", 5, &nb[0]);
+	ident_name_parse(n, "Mohamed", 7, &nb[1]);
+	ident_compare(NULL, &a, &b, &c);
+	ident_explain(&m, NULL, &c, na, nb, ex, sizeof ex);
+	assert_non_null(strstr(ex, "given name: same name +"));
+	assert_non_null(strstr(ex, "family name: same name in another "
+				   "spelling (muhammad / mohamed) +"));
+	assert_non_null(strstr(ex, "birth date: day and month swapped +"));
+	assert_non_null(strstr(ex, "nationality: same +"));
+}
+
+static void test_em(void **state)
+{
+	/* EM on a mixture recovers that agreement goes with matches */
+	ident_model m;
+	ident_cmp *v = calloc(4000, sizeof *v);
+	(void)state;
+	ident_model_default(&m);
+	for (int i = 0; i < 4000; i++) {
+		int match = i < 400;
+		v[i].lvl[IDENT_F_GIVEN] =
+			(int8_t)(match ? (i % 10 ? IDENT_NL_EXACT
+						 : IDENT_NL_TYPO)
+				       : (i % 50 ? IDENT_NL_DIFF
+						 : IDENT_NL_EXACT));
+		v[i].lvl[IDENT_F_FAMILY] =
+			(int8_t)(match ? IDENT_NL_EXACT
+				       : (i % 7 ? IDENT_NL_DIFF
+						: IDENT_NL_EXACT));
+		v[i].lvl[IDENT_F_BIRTH] =
+			(int8_t)(match ? IDENT_BL_EXACT : IDENT_BL_DIFF);
+		v[i].lvl[IDENT_F_SEX] = IDENT_MISSING;
+		v[i].lvl[IDENT_F_NAT] = IDENT_MISSING;
+		v[i].xlvl[0] = v[i].xlvl[1] = IDENT_NL_DIFF;
+	}
+	/* u from "random pairs" (the non-matches stand in for them) */
+	ident_model_estimate_u(&m, v + 400, 3600);
+	ident_model_em(&m, v, 4000, 100);
+	assert_true(m.lambda > 0.08 && m.lambda < 0.12);
+	assert_true(m.m[IDENT_F_BIRTH][IDENT_BL_EXACT] > 0.9);
+	free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_name_levels),
+		cmocka_unit_test(test_birth_levels),
+		cmocka_unit_test(test_other_fields),
+		cmocka_unit_test(test_swapped_and_several_given),
+		cmocka_unit_test(test_term_frequency),
+		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_em),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

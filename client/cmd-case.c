@@ -386,10 +386,47 @@ static int case_party(struct cmd_ctx *ctx, char **argv, int remove)
 			   argv[1]);
 }
 
+/*
+ * The network's training policy: tell the coordinator when the institution
+ * just added has had nobody at an awareness session for the policy's
+ * years (a note on stderr; the directory says the same).
+ */
+static void case_party_lapse_note(struct cmd_ctx *ctx, const char *inst)
+{
+	Maillage__Envelope req = MAILLAGE__ENVELOPE__INIT;
+	Maillage__NetworkShow ns = MAILLAGE__NETWORK_SHOW__INIT;
+	const Maillage__NetworkShowResult *r;
+	struct frame_msg *resp = NULL;
+	struct cerr err;
+
+	ns.code = (char *)inst;
+	req.body_case = MAILLAGE__ENVELOPE__BODY_NETWORK_SHOW;
+	req.network_show = &ns;
+	if (net_call(ctx->conn, &req,
+		     MAILLAGE__ENVELOPE__BODY_NETWORK_SHOW_RESULT, &resp,
+		     &err) != 0)
+		return;
+	r = resp->env->network_show_result;
+	if (r->institution != NULL && r->institution->lapsed) {
+		char code[64];
+
+		output_warnx("note: nobody at %s has attended an awareness "
+			     "session in the last %u years",
+			     output_clean(code, sizeof(code), inst),
+			     r->lapse_years);
+	}
+	frame_msg_free(resp);
+}
+
 static int cmd_case_party_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	int rc;
+
 	(void)argc;
-	return case_party(ctx, argv, 0);
+	rc = case_party(ctx, argv, 0);
+	if (rc == MAILLAGE_EXIT_OK)
+		case_party_lapse_note(ctx, argv[1]);
+	return rc;
 }
 
 static int cmd_case_party_remove_exec(struct cmd_ctx *ctx, int argc,

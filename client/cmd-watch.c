@@ -151,6 +151,21 @@ static void watch_handle(struct watch *w, const struct frame_msg *msg)
 {
 	const Maillage__Envelope *env = msg->env;
 
+	/* The server says why it is about to close (account disabled,
+	 * output limit): tell the user; an account that may no longer
+	 * connect ends the watch. */
+	if (env->body_case == MAILLAGE__ENVELOPE__BODY_ERROR &&
+	    env->request_id == 0 && env->error != NULL) {
+		struct cerr err;
+
+		cerr_from_server(&err, env->error);
+		output_error(&err);
+		if (env->error->code == MAILLAGE__ERROR_CODE__UNAUTHENTICATED) {
+			w->rc = MAILLAGE_EXIT_REFUSED;
+			watch_stop = 1;
+		}
+		return;
+	}
 	if (env->body_case != MAILLAGE__ENVELOPE__BODY_EVENT ||
 	    env->event == NULL || env->seq <= w->last)
 		return;

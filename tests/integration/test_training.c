@@ -687,6 +687,28 @@ static void test_network_lapse_policy(void **state)
 		assert_non_null(strstr(out.out, "LAPSED"));
 		itest_output_free(&out);
 	}
+	{
+		/* A coordinator adding a lapsed institution to a case is told;
+		 * a recently trained one brings no note. */
+		struct itest_output out;
+		char case_id[32];
+
+		doc = cli_ok("ase", ARGS("notice", "send", "--kind", "referral",
+					 "--to", "pjj75", "--given-name",
+					 "Lapse", "--family-name", "Policy"));
+		snprintf(case_id, sizeof(case_id), "%lld",
+			 jint(doc, "case_id"));
+		json_decref(doc);
+		cli_text(&out, "coord",
+			 ARGS("case", "party", "add", case_id, old));
+		assert_non_null(strstr(out.err, "awareness session"));
+		assert_non_null(strstr(out.err, "3 years"));
+		itest_output_free(&out);
+		cli_text(&out, "coord",
+			 ARGS("case", "party", "add", case_id, recent));
+		assert_null(strstr(out.err, "awareness session"));
+		itest_output_free(&out);
+	}
 	sql_do("UPDATE training_policy SET lapse_years = NULL");
 	doc = cli_ok("ase", ARGS("network", "show", old));
 	assert_false(jbool(doc, "lapsed"));

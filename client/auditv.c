@@ -1130,7 +1130,8 @@ void auditv_finish(struct auditv *v)
 			v->probs[in->problem].seq = v->last_seq + 1;
 	}
 	av_check_cp_links(v);
-	qsort(v->probs, v->nprobs, sizeof(*v->probs), av_problem_cmp);
+	if (v->nprobs > 1) /* qsort wants a real array, even when empty */
+		qsort(v->probs, v->nprobs, sizeof(*v->probs), av_problem_cmp);
 }
 
 const struct auditv_summary *auditv_summary(const struct auditv *v)

@@ -1113,8 +1113,13 @@ static void test_export_offline(void **state)
 	}
 
 	/* Not an export at all. */
-	assert_int_equal(
-		json_dump_file(json_pack("{s:s}", "format", "x"), file, 0), 0);
+	{
+		json_t *bogus = json_pack("{s:s}", "format", "x");
+
+		assert_non_null(bogus);
+		assert_int_equal(json_dump_file(bogus, file, 0), 0);
+		json_decref(bogus);
+	}
 	cli_text(&out, NULL, 2,
 		 ARGS("audit", "verify", "--file", file, "--pubkey", pubkey()));
 	assert_non_null(strstr(out.err, "not a maillage audit export"));
@@ -1294,8 +1299,7 @@ static void test_seal_throughput(void **state)
 	print_message("sealed %d rows in %lld ms: %.0f rows/s (chain from seq "
 		      "%lld)\n",
 		      BENCH_ROWS, (long long)(t1 - t0), rate, head0);
-	/* A floor far below what it does, to catch a sealer gone serial. */
-	assert_true(rate > 2000.0);
+	/* A figure, not a check: tests never assert on timing. */
 	wait_sealed(1);
 	{
 		int64_t v0 = itest_now_ms();

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "keyfile.h"
 #include "db.h"
 #include "log.h"
 #include "server.h"
@@ -268,29 +269,13 @@ static void seal_ssl_error(char *err, size_t errlen, const char *what,
 
 EVP_PKEY *seal_key_load(const char *path, char *err, size_t errlen)
 {
-	struct stat st;
 	EVP_PKEY *key;
 	FILE *f;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	fd = keyfile_open(path, "audit signing key", err, errlen);
+	if (fd < 0)
 		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-			 "%s: the audit signing key is accessible to its "
-			 "group or others (mode %03o): chmod 600 it",
-			 path, (unsigned)(st.st_mode & 0777));
-		close(fd);
-		return NULL;
-	}
 	f = fdopen(fd, "r");
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

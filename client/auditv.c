@@ -11,6 +11,8 @@
  */
 #include "auditv.h"
 
+#include "i18n.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/err.h>
@@ -287,14 +289,15 @@ int auditv_record_from_json(const json_t *o, struct auditv_recbuf *b, char *err,
 	int i;
 
 	if (!json_is_object(o) || !json_is_integer(id)) {
-		snprintf(err, errlen, "a record without an integer \"id\"");
+		snprintf(err, errlen, _("a record without an integer \"id\""));
 		return -1;
 	}
 	b->rec.id = (int64_t)json_integer_value(id);
 	for (i = 0; i < AUDITV_NFIELDS; i++) {
 		v = json_object_get(o, auditv_field_names[i]);
 		if (v == NULL) {
-			snprintf(err, errlen, "record %" PRId64 " lacks \"%s\"",
+			snprintf(err, errlen,
+				 _("record %" PRId64 " lacks \"%s\""),
 				 b->rec.id, auditv_field_names[i]);
 			return -1;
 		}
@@ -309,7 +312,7 @@ int auditv_record_from_json(const json_t *o, struct auditv_recbuf *b, char *err,
 			b->rec.value[i] = json_string_value(v);
 		} else {
 			snprintf(err, errlen,
-				 "record %" PRId64 ": \"%s\" is not %s",
+				 _("record %" PRId64 ": \"%s\" is not %s"),
 				 b->rec.id, auditv_field_names[i],
 				 auditv_field_is_int[i] ? "an integer or null"
 							: "a string or null");
@@ -320,7 +323,7 @@ int auditv_record_from_json(const json_t *o, struct auditv_recbuf *b, char *err,
 	extra = json_object_get(o, "extra");
 	if (extra != NULL && !json_is_object(extra)) {
 		snprintf(err, errlen,
-			 "record %" PRId64 ": \"extra\" is not an object",
+			 _("record %" PRId64 ": \"extra\" is not an object"),
 			 b->rec.id);
 		return -1;
 	}
@@ -330,8 +333,8 @@ int auditv_record_from_json(const json_t *o, struct auditv_recbuf *b, char *err,
 			continue;
 		if (!json_is_string(v) || b->rec.nextra >= AUDITV_EXTRA_MAX) {
 			snprintf(err, errlen,
-				 "record %" PRId64 ": extra column \"%.64s\" "
-				 "is not a string (or too many columns)",
+				 _("record %" PRId64 ": extra column \"%.64s\" "
+				   "is not a string (or too many columns)"),
 				 b->rec.id, key);
 			return -1;
 		}
@@ -395,12 +398,12 @@ static EVP_PKEY *av_check_ed25519(EVP_PKEY *k, char *err, size_t errlen)
 {
 	if (k == NULL) {
 		ERR_clear_error();
-		snprintf(err, errlen, "not a PEM public key");
+		snprintf(err, errlen, _("not a PEM public key"));
 		return NULL;
 	}
 	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(k);
-		snprintf(err, errlen, "not an Ed25519 public key");
+		snprintf(err, errlen, _("not an Ed25519 public key"));
 		return NULL;
 	}
 	return k;
@@ -412,7 +415,7 @@ EVP_PKEY *auditv_pubkey_from_pem(const char *pem, char *err, size_t errlen)
 	EVP_PKEY *k;
 
 	if (b == NULL) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, _("out of memory"));
 		return NULL;
 	}
 	k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
@@ -662,9 +665,9 @@ static int av_cp_signed(struct auditv *v, const struct auditv_checkpoint *cp,
 			if (report)
 				av_problem(v, AUDITV_CHECKPOINT_UNKNOWN_KEY,
 					   cp->seq, 0,
-					   "the checkpoint at seq %" PRId64
-					   " is signed by key %.64s, not by "
-					   "the trusted key %.16s...",
+					   _("the checkpoint at seq %" PRId64
+					     " is signed by key %.64s, not by "
+					     "the trusted key %.16s..."),
 					   cp->seq, key_id, v->trusted_id);
 			return 0;
 		}
@@ -673,12 +676,13 @@ static int av_cp_signed(struct auditv *v, const struct auditv_checkpoint *cp,
 		key = av_find_key(v, key_id);
 		if (key == NULL) {
 			if (report)
-				av_problem(v, AUDITV_CHECKPOINT_UNKNOWN_KEY,
-					   cp->seq, 0,
-					   "the checkpoint at seq %" PRId64
-					   " is signed by key %.64s, which the "
-					   "source does not provide",
-					   cp->seq, key_id);
+				av_problem(
+					v, AUDITV_CHECKPOINT_UNKNOWN_KEY,
+					cp->seq, 0,
+					_("the checkpoint at seq %" PRId64
+					  " is signed by key %.64s, which the "
+					  "source does not provide"),
+					cp->seq, key_id);
 			return 0;
 		}
 	}
@@ -693,8 +697,8 @@ static int av_cp_signed(struct auditv *v, const struct auditv_checkpoint *cp,
 		if (report)
 			av_problem(v, AUDITV_CHECKPOINT_BAD_SIGNATURE, cp->seq,
 				   0,
-				   "the signature of the checkpoint at seq "
-				   "%" PRId64 " does not verify",
+				   _("the signature of the checkpoint at seq "
+				     "%" PRId64 " does not verify"),
 				   cp->seq);
 		return 0;
 	}
@@ -764,9 +768,9 @@ void auditv_latest(struct auditv *v, const struct auditv_checkpoint *cp,
 		return;
 	v->truncated_reported = 1;
 	av_problem(v, AUDITV_TRUNCATED, head_seq + 1, 0,
-		   "the checkpoint signed at %s covers seq %" PRId64
-		   ", but the chain ends at seq %" PRId64
-		   ": its last records were removed",
+		   _("the checkpoint signed at %s covers seq %" PRId64
+		     ", but the chain ends at seq %" PRId64
+		     ": its last records were removed"),
 		   cp->at != NULL ? cp->at : "?", cp->seq, head_seq);
 }
 
@@ -815,8 +819,8 @@ void auditv_unsealed(struct auditv *v, const struct auditv_record *r)
 	in->placed = 0;
 	/* Position settled by the first later seal of a greater id. */
 	in->problem = av_problem(v, AUDITV_INSERTED, INT64_MAX, r->id,
-				 "record %" PRId64 " (%s, %s) is in no seal: "
-				 "inserted behind the sealer's back",
+				 _("record %" PRId64 " (%s, %s) is in no seal: "
+				   "inserted behind the sealer's back"),
 				 r->id, r->value[5] != NULL ? r->value[5] : "-",
 				 r->value[0] != NULL ? r->value[0] : "-");
 	v->nunplaced++;
@@ -843,7 +847,7 @@ static void av_place_inserted(struct auditv *v, const struct auditv_entry *e)
 		len = strlen(v->probs[in->problem].detail);
 		snprintf(v->probs[in->problem].detail + len,
 			 sizeof(v->probs[0].detail) - len,
-			 " (before record %" PRId64 " at seq %" PRId64 ")",
+			 _(" (before record %" PRId64 " at seq %" PRId64 ")"),
 			 e->audit_id, e->seq);
 	}
 }
@@ -891,9 +895,9 @@ static void av_resolve_pending(struct auditv *v, const struct auditv_entry *e)
 
 			pr->kind = AUDITV_REORDERED;
 			snprintf(pr->detail, sizeof(pr->detail),
-				 "record %" PRId64 " (seq %" PRId64
-				 ") holds what was sealed as record %" PRId64
-				 " at seq %" PRId64 ": rows were reordered",
+				 _("record %" PRId64 " (seq %" PRId64
+				   ") holds what was sealed as record %" PRId64
+				   " at seq %" PRId64 ": rows were reordered"),
 				 p->audit_id, p->seq, e->audit_id, e->seq);
 		}
 		v->pend[i] = v->pend[--v->npend];
@@ -909,20 +913,21 @@ static void av_check_row(struct auditv *v, const struct auditv_entry *e)
 	if (e->record == NULL) {
 		if (e->record_omitted)
 			av_problem(v, AUDITV_MODIFIED, e->seq, e->audit_id,
-				   "record %" PRId64 " is larger than any "
-				   "audit record can be: it was altered",
+				   _("record %" PRId64 " is larger than any "
+				     "audit record can be: it was altered"),
 				   e->audit_id);
 		else
 			av_problem(v, AUDITV_DELETED, e->seq, e->audit_id,
-				   "record %" PRId64 ", sealed at seq %" PRId64
-				   ", is gone: deleted",
+				   _("record %" PRId64
+				     ", sealed at seq %" PRId64
+				     ", is gone: deleted"),
 				   e->audit_id, e->seq);
 		return;
 	}
 	if (e->record->id != e->audit_id) {
 		av_problem(v, AUDITV_MODIFIED, e->seq, e->audit_id,
-			   "seq %" PRId64 " seals record %" PRId64
-			   " but the source gives record %" PRId64,
+			   _("seq %" PRId64 " seals record %" PRId64
+			     " but the source gives record %" PRId64),
 			   e->seq, e->audit_id, e->record->id);
 		return;
 	}
@@ -933,15 +938,15 @@ static void av_check_row(struct auditv *v, const struct auditv_entry *e)
 	hit = av_ring_find(v, leaf);
 	if (hit != NULL) {
 		av_problem(v, AUDITV_REORDERED, e->seq, e->audit_id,
-			   "record %" PRId64 " (seq %" PRId64
-			   ") holds what was sealed as record %" PRId64
-			   " at seq %" PRId64 ": rows were reordered",
+			   _("record %" PRId64 " (seq %" PRId64
+			     ") holds what was sealed as record %" PRId64
+			     " at seq %" PRId64 ": rows were reordered"),
 			   e->audit_id, e->seq, hit->audit_id, hit->seq);
 		return;
 	}
 	pr = av_problem(v, AUDITV_MODIFIED, e->seq, e->audit_id,
-			"record %" PRId64 " (seq %" PRId64
-			") no longer matches its seal: modified",
+			_("record %" PRId64 " (seq %" PRId64
+			  ") no longer matches its seal: modified"),
 			e->audit_id, e->seq);
 	if (v->npend < AV_PENDING_MAX) {
 		struct av_pending *p = &v->pend[v->npend++];
@@ -977,9 +982,9 @@ static void av_check_cp(struct auditv *v, const struct auditv_entry *e,
 			     : v->first_since_cp <= e->seq ? v->first_since_cp
 							   : from;
 		av_problem(v, AUDITV_CHECKPOINT_MISMATCH, at, 0,
-			   "the chain at seq %" PRId64 " is not the head "
-			   "signed at %s: records between seq %" PRId64
-			   " and %" PRId64 " were rewritten",
+			   _("the chain at seq %" PRId64 " is not the head "
+			     "signed at %s: records between seq %" PRId64
+			     " and %" PRId64 " were rewritten"),
 			   e->seq, c->at, from, e->seq);
 		v->last_cp_passed = e->seq;
 		v->first_since_cp = INT64_MAX;
@@ -1007,49 +1012,49 @@ void auditv_entry(struct auditv *v, const struct auditv_entry *e)
 		v->sum.first_seq = e->seq;
 		if (e->seq > v->from_seq)
 			av_problem(v, AUDITV_SEAL_MISSING, v->from_seq, 0,
-				   "chain positions %" PRId64 " to %" PRId64
-				   " are missing",
+				   _("chain positions %" PRId64 " to %" PRId64
+				     " are missing"),
 				   v->from_seq, e->seq - 1);
 	} else if (e->seq <= v->last_seq) {
 		av_problem(v, AUDITV_LINK_BROKEN, e->seq, e->audit_id,
-			   "seq %" PRId64 " comes after seq %" PRId64
-			   ": the seals are out of order",
+			   _("seq %" PRId64 " comes after seq %" PRId64
+			     ": the seals are out of order"),
 			   e->seq, v->last_seq);
 	} else if (e->seq > v->last_seq + 1) {
 		av_problem(v, AUDITV_SEAL_MISSING, v->last_seq + 1, 0,
-			   "chain positions %" PRId64 " to %" PRId64
-			   " are missing",
+			   _("chain positions %" PRId64 " to %" PRId64
+			     " are missing"),
 			   v->last_seq + 1, e->seq - 1);
 	}
 	if (!sizes_ok) {
 		av_problem(v, AUDITV_SEAL_ALTERED, e->seq, e->audit_id,
-			   "the seal at seq %" PRId64 " has hashes of the "
-			   "wrong size",
+			   _("the seal at seq %" PRId64 " has hashes of the "
+			     "wrong size"),
 			   e->seq);
 	} else if (e->format != AUDITV_FORMAT) {
 		hash_ok = 0;
 		av_problem(v, AUDITV_FORMAT_UNKNOWN, e->seq, e->audit_id,
-			   "the seal at seq %" PRId64 " is of format %u, "
-			   "which this client cannot check",
+			   _("the seal at seq %" PRId64 " is of format %u, "
+			     "which this client cannot check"),
 			   e->seq, e->format);
 	} else if (auditv_chain_hash(e->seq, e->audit_id, e->leaf, e->prev,
 				     h) != 0 ||
 		   memcmp(h, e->hash, AUDITV_HASH_LEN) != 0) {
 		hash_ok = 0;
 		av_problem(v, AUDITV_SEAL_ALTERED, e->seq, e->audit_id,
-			   "the seal at seq %" PRId64 " (record %" PRId64
-			   ") does not hash to its stored value: altered",
+			   _("the seal at seq %" PRId64 " (record %" PRId64
+			     ") does not hash to its stored value: altered"),
 			   e->seq, e->audit_id);
 	}
 	if (sizes_ok && e->seq == 1 &&
 	    memcmp(e->prev, zero, AUDITV_HASH_LEN) != 0)
 		av_problem(v, AUDITV_LINK_BROKEN, e->seq, e->audit_id,
-			   "the first seal does not start the chain");
+			   _("the first seal does not start the chain"));
 	else if (sizes_ok && v->have_last && e->seq == v->last_seq + 1 &&
 		 memcmp(e->prev, v->last_hash, AUDITV_HASH_LEN) != 0)
 		av_problem(v, AUDITV_LINK_BROKEN, e->seq, e->audit_id,
-			   "the seal at seq %" PRId64 " does not follow the "
-			   "one at seq %" PRId64 ": the chain was cut there",
+			   _("the seal at seq %" PRId64 " does not follow the "
+			     "one at seq %" PRId64 ": the chain was cut there"),
 			   e->seq, v->last_seq);
 	if (sizes_ok)
 		av_resolve_pending(v, e);
@@ -1095,18 +1100,18 @@ static void av_check_cp_links(struct auditv *v)
 		if (c->previous >= v->from_seq &&
 		    av_cp_find(v, c->previous) < 0)
 			av_problem(v, AUDITV_CHECKPOINT_MISSING, c->previous, 0,
-				   "the checkpoint at seq %" PRId64
-				   ", named by the one at seq %" PRId64
-				   ", is gone",
+				   _("the checkpoint at seq %" PRId64
+				     ", named by the one at seq %" PRId64
+				     ", is gone"),
 				   c->previous, c->seq);
 		else if (i > 0 && v->cps[i - 1].valid &&
 			 c->previous != v->cps[i - 1].seq &&
 			 (c->previous >= v->from_seq ||
 			  v->cps[i - 1].seq >= v->from_seq))
 			av_problem(v, AUDITV_CHECKPOINT_MISSING, c->seq, 0,
-				   "the checkpoint at seq %" PRId64
-				   " follows seq %" PRId64
-				   ", not the checkpoint at seq %" PRId64,
+				   _("the checkpoint at seq %" PRId64
+				     " follows seq %" PRId64
+				     ", not the checkpoint at seq %" PRId64),
 				   c->seq, c->previous, v->cps[i - 1].seq);
 	}
 }
@@ -1120,8 +1125,8 @@ void auditv_finish(struct auditv *v)
 	v->finished = 1;
 	if (v->expected_last > v->last_seq && v->sum.entries > 0)
 		av_problem(v, AUDITV_SEAL_MISSING, v->last_seq + 1, 0,
-			   "chain positions %" PRId64 " to %" PRId64
-			   " are missing",
+			   _("chain positions %" PRId64 " to %" PRId64
+			     " are missing"),
 			   v->last_seq + 1, v->expected_last);
 	for (i = 0; i < v->nins; i++) {
 		struct av_inserted *in = &v->ins[i];
@@ -1380,14 +1385,14 @@ struct auditv *auditv_verify_export(const json_t *doc, EVP_PKEY *trusted,
 	if (bad || !json_is_array(keys) || !json_is_array(cps) ||
 	    !json_is_array(uns) || !json_is_array(ents)) {
 		snprintf(err, errlen,
-			 "the export lacks from_seq, to_seq, "
-			 "head_seq, keys, checkpoints, unsealed "
-			 "or entries");
+			 _("the export lacks from_seq, to_seq, "
+			   "head_seq, keys, checkpoints, unsealed "
+			   "or entries"));
 		return NULL;
 	}
 	v = auditv_new(trusted, from);
 	if (v == NULL) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, _("out of memory"));
 		return NULL;
 	}
 	json_array_foreach(keys, i, x)
@@ -1408,7 +1413,8 @@ struct auditv *auditv_verify_export(const json_t *doc, EVP_PKEY *trusted,
 	json_array_foreach(cps, i, x)
 	{
 		if (av_json_cp(x, &cp, head, sig) != 0) {
-			snprintf(err, errlen, "checkpoint %zu is malformed", i);
+			snprintf(err, errlen, _("checkpoint %zu is malformed"),
+				 i);
 			auditv_free(v);
 			return NULL;
 		}
@@ -1446,8 +1452,8 @@ struct auditv *auditv_verify_export(const json_t *doc, EVP_PKEY *trusted,
 		    (rec != NULL && !json_is_null(rec) &&
 		     auditv_record_from_json(rec, &rb, err, errlen) != 0)) {
 			if (eb)
-				snprintf(err, errlen, "entry %zu is malformed",
-					 i);
+				snprintf(err, errlen,
+					 _("entry %zu is malformed"), i);
 			auditv_free(v);
 			return NULL;
 		}

@@ -28,13 +28,13 @@ static const char admin_pem_end[] = "-----END CERTIFICATE-----";
 
 static int admin_oom(void)
 {
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
 
 static const char *admin_yes(int b)
 {
-	return b ? "yes" : "no";
+	return b ? _("yes") : _("no");
 }
 
 /* ---- the certificate ------------------------------------------------- */
@@ -56,11 +56,11 @@ static int admin_read_cert(struct cmd_ctx *ctx)
 	FILE *fp;
 
 	if (path == NULL)
-		return cmd_usage_error(ctx, "--cert FILE.pem is required");
+		return cmd_usage_error(ctx, _("--cert FILE.pem is required"));
 	output_clean(p, sizeof(p), path);
 	fp = fopen(path, "rb");
 	if (fp == NULL)
-		return cmd_usage_error(ctx, "cannot read %s: %s", p,
+		return cmd_usage_error(ctx, _("cannot read %s: %s"), p,
 				       strerror(errno));
 	buf = malloc(ADMIN_CERT_FILE_MAX + 1);
 	if (buf == NULL) {
@@ -73,9 +73,9 @@ static int admin_read_cert(struct cmd_ctx *ctx)
 	if (n != 0 || len > ADMIN_CERT_FILE_MAX) {
 		free(buf);
 		return cmd_usage_error(ctx, "%s: %s", p,
-				       n != 0 ? "read error"
-					      : "larger than 64 KiB: not a "
-						"certificate");
+				       n != 0 ? _("read error")
+					      : _("larger than 64 KiB: not a "
+						  "certificate"));
 	}
 	buf[len] = '\0';
 	begin = memchr(buf, '\0', len) == NULL ? strstr(buf, admin_pem_begin)
@@ -85,8 +85,8 @@ static int admin_read_cert(struct cmd_ctx *ctx)
 		free(buf);
 		return cmd_usage_error(
 			ctx,
-			"%s holds no PEM certificate (-----BEGIN "
-			"CERTIFICATE-----)",
+			_("%s holds no PEM certificate (-----BEGIN "
+			  "CERTIFICATE-----)"),
 			p);
 	}
 	end += strlen(admin_pem_end);
@@ -124,17 +124,17 @@ static void admin_text_institution(const Maillage__AdminInstitution *e)
 {
 	char n[64];
 
-	output_field("institution", e->code);
-	output_field("name", e->name);
-	output_field("kind", e->kind);
-	output_field("departement", e->departement);
-	output_field("contact", e->contact[0] != '\0' ? e->contact : "-");
-	output_field("enabled", admin_yes(e->enabled));
+	output_field(_("institution"), e->code);
+	output_field(_("name"), e->name);
+	output_field(_("kind"), e->kind);
+	output_field(_("departement"), e->departement);
+	output_field(_("contact"), e->contact[0] != '\0' ? e->contact : "-");
+	output_field(_("enabled"), admin_yes(e->enabled));
 	snprintf(n, sizeof(n), "%" PRIu32 " (%" PRIu32 " enabled)", e->accounts,
 		 e->enabled_accounts);
-	output_field("accounts", n);
-	output_field("created", e->created_at);
-	output_field("updated", e->updated_at);
+	output_field(_("accounts"), n);
+	output_field(_("created"), e->created_at);
+	output_field(_("updated"), e->updated_at);
 }
 
 /* Send `req`, expect an AdminInstitutionResult, print it. */
@@ -152,7 +152,7 @@ static int admin_institution_call(struct cmd_ctx *ctx, Maillage__Envelope *req,
 		return cmd_fail(ctx, &err);
 	r = resp->env->admin_institution_result;
 	if (r->institution == NULL) {
-		output_warnx("the server answered without the institution");
+		output_warnx(_("the server answered without the institution"));
 		rc = MAILLAGE_EXIT_UNAVAILABLE;
 	} else if (ctx->json) {
 		json_t *o = admin_json_institution(r->institution);
@@ -167,9 +167,9 @@ static int admin_institution_call(struct cmd_ctx *ctx, Maillage__Envelope *req,
 	} else {
 		char code[80];
 
-		printf("institution %s %s%s\n",
+		printf(_("institution %s %s%s\n"),
 		       output_clean(code, sizeof(code), r->institution->code),
-		       done, r->changed ? "" : " (no change)");
+		       done, r->changed ? "" : _(" (no change)"));
 		admin_text_institution(r->institution);
 	}
 	frame_msg_free(resp);
@@ -184,8 +184,9 @@ static int cmd_admin_institution_add_check(struct cmd_ctx *ctx, int argc,
 	if (cmd_opt_value(ctx, "name") == NULL ||
 	    cmd_opt_value(ctx, "kind") == NULL ||
 	    cmd_opt_value(ctx, "departement") == NULL)
-		return cmd_usage_error(ctx, "--name, --kind and --departement "
-					    "are required");
+		return cmd_usage_error(ctx,
+				       _("--name, --kind and --departement "
+					 "are required"));
 	return MAILLAGE_EXIT_OK;
 }
 
@@ -205,16 +206,17 @@ static int cmd_admin_institution_add_exec(struct cmd_ctx *ctx, int argc,
 		m.contact = (char *)v;
 	req.body_case = MAILLAGE__ENVELOPE__BODY_ADMIN_INSTITUTION_ADD;
 	req.admin_institution_add = &m;
-	return admin_institution_call(ctx, &req, "added");
+	return admin_institution_call(ctx, &req, _("added"));
 }
 
 static const struct cmd_option cmd_admin_institution_add_options[] = {
-	{"name", 'n', "NAME", "its name (one line, at most 200 characters)"},
+	{"name", 'n', "NAME",
+	 N_("its name (one line, at most 200 characters)")},
 	{"kind", 'k', "KIND",
-	 "association, child_welfare, youth_justice, police, gendarmerie, "
-	 "court, lawyer, health, education or other"},
-	{"departement", 'd', "DEP", "its département: 75, 974, 2A..."},
-	{"contact", 0, "TEXT", "a contact point (a function or a service)"},
+	 N_("association, child_welfare, youth_justice, police, gendarmerie, "
+	    "court, lawyer, health, education or other")},
+	{"departement", 'd', "DEP", N_("its département: 75, 974, 2A...")},
+	{"contact", 0, "TEXT", N_("a contact point (a function or a service)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -223,8 +225,9 @@ const struct cmd_entry cmd_admin_institution_add_entry = {
 	.alias = NULL,
 	.usage = "CODE --name NAME --kind KIND --departement DEP "
 		 "[--contact TEXT]",
-	.summary = "Add an institution to the network (admin)",
-	.help = "Adds an institution, enabled, without accounts yet (see "
+	.summary = N_("Add an institution to the network (admin)"),
+	.help = N_(
+		"Adds an institution, enabled, without accounts yet (see "
 		"'admin account add').\n"
 		"CODE is 2 to 32 characters among a-z, 0-9, '_' and '-'; it "
 		"cannot change\n"
@@ -241,7 +244,7 @@ const struct cmd_entry cmd_admin_institution_add_entry = {
 		"MNA Seine-Saint-Denis\" \\\n"
 		"        --kind association --departement 93\n"
 		"  institution mna93 added\n"
-		"  ...\n",
+		"  ...\n"),
 	.exec = cmd_admin_institution_add_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_admin_institution_add_check,
@@ -261,7 +264,7 @@ static int admin_institution_set(struct cmd_ctx *ctx, const char *code,
 	req.body_case = MAILLAGE__ENVELOPE__BODY_ADMIN_INSTITUTION_SET;
 	req.admin_institution_set = &m;
 	return admin_institution_call(ctx, &req,
-				      enabled ? "enabled" : "disabled");
+				      enabled ? _("enabled") : _("disabled"));
 }
 
 static int cmd_admin_institution_disable_exec(struct cmd_ctx *ctx, int argc,
@@ -282,9 +285,10 @@ const struct cmd_entry cmd_admin_institution_disable_entry = {
 	.name = "admin institution disable",
 	.alias = NULL,
 	.usage = "CODE",
-	.summary = "Disable an institution: none of its accounts may "
-		   "connect (admin)",
-	.help = "Disables the institution: its accounts can no longer "
+	.summary = N_("Disable an institution: none of its accounts may "
+		      "connect (admin)"),
+	.help = N_(
+		"Disables the institution: its accounts can no longer "
 		"connect, and those\n"
 		"connected are cut at once, on every instance of the server "
 		"(they receive\n"
@@ -297,7 +301,7 @@ const struct cmd_entry cmd_admin_institution_disable_entry = {
 		"Example:\n"
 		"  $ maillage admin institution disable mna93\n"
 		"  institution mna93 disabled\n"
-		"  ...\n",
+		"  ...\n"),
 	.exec = cmd_admin_institution_disable_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = NULL,
@@ -310,14 +314,14 @@ const struct cmd_entry cmd_admin_institution_enable_entry = {
 	.name = "admin institution enable",
 	.alias = NULL,
 	.usage = "CODE",
-	.summary = "Enable an institution again (admin)",
-	.help = "Enables the institution: its enabled accounts may connect "
-		"again.\n"
-		"\n"
-		"Example:\n"
-		"  $ maillage admin institution enable mna93\n"
-		"  institution mna93 enabled\n"
-		"  ...\n",
+	.summary = N_("Enable an institution again (admin)"),
+	.help = N_("Enables the institution: its enabled accounts may connect "
+		   "again.\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage admin institution enable mna93\n"
+		   "  institution mna93 enabled\n"
+		   "  ...\n"),
 	.exec = cmd_admin_institution_enable_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = NULL,
@@ -329,8 +333,9 @@ const struct cmd_entry cmd_admin_institution_enable_entry = {
 static int admin_institution_list_print(struct cmd_ctx *ctx,
 					struct frame_msg **pages, size_t npages)
 {
-	static const char *const headers[] = {"CODE",	 "KIND",     "DEP",
-					      "ENABLED", "ACCOUNTS", "NAME"};
+	static const char *const headers[] = {N_("CODE"),     N_("KIND"),
+					      N_("DEP"),      N_("ENABLED"),
+					      N_("ACCOUNTS"), N_("NAME")};
 	struct view_table *t = NULL;
 	json_t *a = NULL;
 	size_t p, i, n = 0;
@@ -370,7 +375,7 @@ static int admin_institution_list_print(struct cmd_ctx *ctx,
 	if (a != NULL)
 		return output_json(json_pack("{s:o}", "institutions", a));
 	if (n == 0)
-		printf("No institutions.\n");
+		printf(_("No institutions.\n"));
 	else
 		view_table_print(t, 0, 1);
 	view_table_free(t);
@@ -442,7 +447,8 @@ static int cmd_admin_institution_list_exec(struct cmd_ctx *ctx, int argc,
 			break;
 		if (r->n_institutions == 0 || npages >= ADMIN_PAGES_MAX) {
 			admin_pages_free(pages, npages);
-			output_warnx("the server keeps saying there is more");
+			output_warnx(
+				_("the server keeps saying there is more"));
 			return MAILLAGE_EXIT_UNAVAILABLE;
 		}
 		snprintf(after, sizeof(after), "%s",
@@ -457,8 +463,9 @@ const struct cmd_entry cmd_admin_institution_list_entry = {
 	.name = "admin institution list",
 	.alias = NULL,
 	.usage = "",
-	.summary = "List every institution, enabled or not (admin)",
-	.help = "Lists the institutions of the network by code, enabled or "
+	.summary = N_("List every institution, enabled or not (admin)"),
+	.help = N_(
+		"Lists the institutions of the network by code, enabled or "
 		"not, with\n"
 		"their accounts (enabled/all).\n"
 		"\n"
@@ -474,7 +481,7 @@ const struct cmd_entry cmd_admin_institution_list_entry = {
 		"  ase75  child_welfare  75   yes      1/1       Aide sociale "
 		"à l'enfance...\n"
 		"  hlr    association    75   yes      3/3       Hors la "
-		"rue\n",
+		"rue\n"),
 	.exec = cmd_admin_institution_list_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = NULL,
@@ -502,19 +509,20 @@ static json_t *admin_json_account(const Maillage__AdminAccount *e)
 
 static void admin_text_account(const Maillage__AdminAccount *e)
 {
-	output_field("login", e->login);
-	output_field("institution", e->institution);
-	output_field("role", e->role);
-	output_field("display name",
+	output_field(_("login"), e->login);
+	output_field(_("institution"), e->institution);
+	output_field(_("role"), e->role);
+	output_field(_("display name"),
 		     e->display_name[0] != '\0' ? e->display_name : "-");
-	output_field("enabled", admin_yes(e->enabled));
-	output_field("institution enabled", admin_yes(e->institution_enabled));
-	output_field("certificate", e->cert_fingerprint);
-	output_field("certificate valid until", e->cert_not_after[0] != '\0'
-							? e->cert_not_after
-							: "unknown");
-	output_field("created", e->created_at);
-	output_field("updated", e->updated_at);
+	output_field(_("enabled"), admin_yes(e->enabled));
+	output_field(_("institution enabled"),
+		     admin_yes(e->institution_enabled));
+	output_field(_("certificate"), e->cert_fingerprint);
+	output_field(_("certificate valid until"), e->cert_not_after[0] != '\0'
+							   ? e->cert_not_after
+							   : _("unknown"));
+	output_field(_("created"), e->created_at);
+	output_field(_("updated"), e->updated_at);
 }
 
 /* Send `req`, expect an AdminAccountResult, print it. */
@@ -532,7 +540,7 @@ static int admin_account_call(struct cmd_ctx *ctx, Maillage__Envelope *req,
 		return cmd_fail(ctx, &err);
 	r = resp->env->admin_account_result;
 	if (r->account == NULL) {
-		output_warnx("the server answered without the account");
+		output_warnx(_("the server answered without the account"));
 		rc = MAILLAGE_EXIT_UNAVAILABLE;
 	} else if (ctx->json) {
 		json_t *o = admin_json_account(r->account);
@@ -547,9 +555,9 @@ static int admin_account_call(struct cmd_ctx *ctx, Maillage__Envelope *req,
 	} else {
 		char login[80];
 
-		printf("account %s %s%s\n",
+		printf(_("account %s %s%s\n"),
 		       output_clean(login, sizeof(login), r->account->login),
-		       done, r->changed ? "" : " (no change)");
+		       done, r->changed ? "" : _(" (no change)"));
 		admin_text_account(r->account);
 	}
 	frame_msg_free(resp);
@@ -563,8 +571,9 @@ static int cmd_admin_account_add_check(struct cmd_ctx *ctx, int argc,
 	(void)argv;
 	if (cmd_opt_value(ctx, "institution") == NULL ||
 	    cmd_opt_value(ctx, "role") == NULL)
-		return cmd_usage_error(ctx, "--institution, --role and --cert "
-					    "are required");
+		return cmd_usage_error(ctx,
+				       _("--institution, --role and --cert "
+					 "are required"));
 	return admin_read_cert(ctx);
 }
 
@@ -584,15 +593,15 @@ static int cmd_admin_account_add_exec(struct cmd_ctx *ctx, int argc,
 		m.display_name = (char *)v;
 	req.body_case = MAILLAGE__ENVELOPE__BODY_ADMIN_ACCOUNT_ADD;
 	req.admin_account_add = &m;
-	return admin_account_call(ctx, &req, "added");
+	return admin_account_call(ctx, &req, _("added"));
 }
 
 static const struct cmd_option cmd_admin_account_add_options[] = {
-	{"institution", 'i', "CODE", "the institution it acts for"},
-	{"role", 'r', "ROLE", "partner, coordinator, auditor or admin"},
+	{"institution", 'i', "CODE", N_("the institution it acts for")},
+	{"role", 'r', "ROLE", N_("partner, coordinator, auditor or admin")},
 	{"cert", 0, "FILE.pem",
-	 "its client certificate, issued by the network CA"},
-	{"display-name", 0, "NAME", "who it is (one line)"},
+	 N_("its client certificate, issued by the network CA")},
+	{"display-name", 0, "NAME", N_("who it is (one line)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -601,8 +610,9 @@ const struct cmd_entry cmd_admin_account_add_entry = {
 	.alias = NULL,
 	.usage = "LOGIN --institution CODE --role ROLE --cert FILE.pem "
 		 "[--display-name NAME]",
-	.summary = "Add an account bound to a client certificate (admin)",
-	.help = "Adds an account, enabled, of the institution CODE, bound to "
+	.summary = N_("Add an account bound to a client certificate (admin)"),
+	.help = N_(
+		"Adds an account, enabled, of the institution CODE, bound to "
 		"the client\n"
 		"certificate in FILE.pem by the SHA-256 fingerprint of its DER "
 		"form. Only\n"
@@ -631,7 +641,7 @@ const struct cmd_entry cmd_admin_account_add_entry = {
 		"        --cert educ93.crt --display-name \"Éducatrice, "
 		"accueil de jour\"\n"
 		"  account educ93 added\n"
-		"  ...\n",
+		"  ...\n"),
 	.exec = cmd_admin_account_add_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_admin_account_add_check,
@@ -650,7 +660,8 @@ static int admin_account_set(struct cmd_ctx *ctx, const char *login,
 	m.enabled = enabled;
 	req.body_case = MAILLAGE__ENVELOPE__BODY_ADMIN_ACCOUNT_SET;
 	req.admin_account_set = &m;
-	return admin_account_call(ctx, &req, enabled ? "enabled" : "disabled");
+	return admin_account_call(ctx, &req,
+				  enabled ? _("enabled") : _("disabled"));
 }
 
 static int cmd_admin_account_disable_exec(struct cmd_ctx *ctx, int argc,
@@ -671,20 +682,20 @@ const struct cmd_entry cmd_admin_account_disable_entry = {
 	.name = "admin account disable",
 	.alias = NULL,
 	.usage = "LOGIN",
-	.summary = "Disable an account and cut its connections (admin)",
-	.help = "Disables the account: its certificate no longer opens a "
-		"session, and its\n"
-		"live connections are cut at once, on every instance of the "
-		"server (they\n"
-		"receive UNAUTHENTICATED \"account disabled\"). An admin "
-		"cannot disable\n"
-		"their own account (CONFLICT). Disabling again is no error "
-		"(\"no change\").\n"
-		"\n"
-		"Example:\n"
-		"  $ maillage admin account disable educ93\n"
-		"  account educ93 disabled\n"
-		"  ...\n",
+	.summary = N_("Disable an account and cut its connections (admin)"),
+	.help = N_("Disables the account: its certificate no longer opens a "
+		   "session, and its\n"
+		   "live connections are cut at once, on every instance of the "
+		   "server (they\n"
+		   "receive UNAUTHENTICATED \"account disabled\"). An admin "
+		   "cannot disable\n"
+		   "their own account (CONFLICT). Disabling again is no error "
+		   "(\"no change\").\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage admin account disable educ93\n"
+		   "  account educ93 disabled\n"
+		   "  ...\n"),
 	.exec = cmd_admin_account_disable_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = NULL,
@@ -697,15 +708,15 @@ const struct cmd_entry cmd_admin_account_enable_entry = {
 	.name = "admin account enable",
 	.alias = NULL,
 	.usage = "LOGIN",
-	.summary = "Enable an account again (admin)",
-	.help = "Enables the account: its certificate opens sessions again "
-		"(if its\n"
-		"institution is enabled).\n"
-		"\n"
-		"Example:\n"
-		"  $ maillage admin account enable educ93\n"
-		"  account educ93 enabled\n"
-		"  ...\n",
+	.summary = N_("Enable an account again (admin)"),
+	.help = N_("Enables the account: its certificate opens sessions again "
+		   "(if its\n"
+		   "institution is enabled).\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage admin account enable educ93\n"
+		   "  account educ93 enabled\n"
+		   "  ...\n"),
 	.exec = cmd_admin_account_enable_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = NULL,
@@ -733,12 +744,12 @@ static int cmd_admin_account_rotate_exec(struct cmd_ctx *ctx, int argc,
 	m.cert = ctx->data;
 	req.body_case = MAILLAGE__ENVELOPE__BODY_ADMIN_ACCOUNT_ROTATE;
 	req.admin_account_rotate = &m;
-	return admin_account_call(ctx, &req, "bound to a new certificate");
+	return admin_account_call(ctx, &req, _("bound to a new certificate"));
 }
 
 static const struct cmd_option cmd_admin_account_rotate_options[] = {
 	{"cert", 0, "FILE.pem",
-	 "the new client certificate, issued by the network CA"},
+	 N_("the new client certificate, issued by the network CA")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -746,8 +757,9 @@ const struct cmd_entry cmd_admin_account_rotate_entry = {
 	.name = "admin account rotate",
 	.alias = NULL,
 	.usage = "LOGIN --cert FILE.pem",
-	.summary = "Bind an account to another certificate (admin)",
-	.help = "Binds the account to the client certificate in FILE.pem "
+	.summary = N_("Bind an account to another certificate (admin)"),
+	.help = N_(
+		"Binds the account to the client certificate in FILE.pem "
 		"(renewal, or a\n"
 		"lost or compromised key): the old certificate stops working "
 		"at once and\n"
@@ -766,7 +778,7 @@ const struct cmd_entry cmd_admin_account_rotate_entry = {
 		"  $ maillage admin account rotate educ93 --cert "
 		"educ93-2027.crt\n"
 		"  account educ93 bound to a new certificate\n"
-		"  ...\n",
+		"  ...\n"),
 	.exec = cmd_admin_account_rotate_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_admin_account_rotate_check,
@@ -779,8 +791,9 @@ static int admin_account_list_print(struct cmd_ctx *ctx,
 				    struct frame_msg **pages, size_t npages)
 {
 	static const char *const headers[] = {
-		"LOGIN",       "INSTITUTION", "ROLE",	     "ENABLED",
-		"CERTIFICATE", "VALID UNTIL", "DISPLAY NAME"};
+		N_("LOGIN"),	   N_("INSTITUTION"), N_("ROLE"),
+		N_("ENABLED"),	   N_("CERTIFICATE"), N_("VALID UNTIL"),
+		N_("DISPLAY NAME")};
 	struct view_table *t = NULL;
 	json_t *a = NULL;
 	size_t p, i, n = 0;
@@ -809,14 +822,14 @@ static int admin_account_list_print(struct cmd_ctx *ctx,
 			snprintf(until, sizeof(until), "%.10s",
 				 e->cert_not_after[0] != '\0'
 					 ? e->cert_not_after
-					 : "unknown");
+					 : _("unknown"));
 			cells[0] = e->login;
 			cells[1] = e->institution;
 			cells[2] = e->role;
-			cells[3] = !e->enabled ? "no"
+			cells[3] = !e->enabled ? _("no")
 				   : !e->institution_enabled
-					   ? "no (institution)"
-					   : "yes";
+					   ? _("no (institution)")
+					   : _("yes");
 			cells[4] = fp;
 			cells[5] = until;
 			cells[6] = e->display_name;
@@ -827,7 +840,7 @@ static int admin_account_list_print(struct cmd_ctx *ctx,
 	if (a != NULL)
 		return output_json(json_pack("{s:o}", "accounts", a));
 	if (n == 0)
-		printf("No accounts.\n");
+		printf(_("No accounts.\n"));
 	else
 		view_table_print(t, 0, 1);
 	view_table_free(t);
@@ -876,7 +889,8 @@ static int cmd_admin_account_list_exec(struct cmd_ctx *ctx, int argc,
 			break;
 		if (r->n_accounts == 0 || npages >= ADMIN_PAGES_MAX) {
 			admin_pages_free(pages, npages);
-			output_warnx("the server keeps saying there is more");
+			output_warnx(
+				_("the server keeps saying there is more"));
 			return MAILLAGE_EXIT_UNAVAILABLE;
 		}
 		snprintf(after, sizeof(after), "%s",
@@ -888,7 +902,8 @@ static int cmd_admin_account_list_exec(struct cmd_ctx *ctx, int argc,
 }
 
 static const struct cmd_option cmd_admin_account_list_options[] = {
-	{"institution", 'i', "CODE", "only the accounts of this institution"},
+	{"institution", 'i', "CODE",
+	 N_("only the accounts of this institution")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -896,8 +911,9 @@ const struct cmd_entry cmd_admin_account_list_entry = {
 	.name = "admin account list",
 	.alias = NULL,
 	.usage = "[--institution CODE]",
-	.summary = "List the accounts, enabled or not (admin)",
-	.help = "Lists the accounts by login, enabled or not: institution, "
+	.summary = N_("List the accounts, enabled or not (admin)"),
+	.help = N_(
+		"Lists the accounts by login, enabled or not: institution, "
 		"role, whether\n"
 		"it may connect (ENABLED \"no (institution)\": the account is "
 		"enabled, its\n"
@@ -921,7 +937,7 @@ const struct cmd_entry cmd_admin_account_list_entry = {
 		"VALID UNTIL  DISPLAY NAME\n"
 		"  admin    hlr          admin        yes      "
 		"3f0c9a7e55d1b2c4  "
-		"unknown      Administration du réseau\n",
+		"unknown      Administration du réseau\n"),
 	.exec = cmd_admin_account_list_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = NULL,

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,16 +45,16 @@ static int audit_log_opts(struct cmd_ctx *ctx, Maillage__AuditLog *q,
 		else if (strcmp(f, "table") == 0 && !ctx->json)
 			*fmt = AUDIT_FMT_TABLE;
 		else
-			return cmd_usage_error(ctx, "--format is table, csv "
-						    "or json");
+			return cmd_usage_error(ctx, _("--format is table, csv "
+						      "or json"));
 	}
 	if (o != NULL && strcmp(o, "ok") != 0 && strcmp(o, "refused") != 0 &&
 	    strcmp(o, "error") != 0)
-		return cmd_usage_error(ctx, "--outcome is ok, refused or "
-					    "error");
+		return cmd_usage_error(ctx, _("--outcome is ok, refused or "
+					      "error"));
 	if (cmd_opt_isset(ctx, "before") && cmd_opt_isset(ctx, "after"))
-		return cmd_usage_error(ctx, "--before and --after exclude "
-					    "each other");
+		return cmd_usage_error(ctx, _("--before and --after exclude "
+					      "each other"));
 	if (cmd_opt_uint(ctx, "limit", AUDIT_LIMIT_DEFAULT, 1, AUDIT_LIMIT_MAX,
 			 limit) != 0)
 		return MAILLAGE_EXIT_USAGE;
@@ -159,8 +160,9 @@ static json_t *audit_log_json_record(const Maillage__AuditRecord *r)
 }
 
 static const char *const audit_log_headers[] = {
-	"ID",	   "AT",    "LOGIN", "INSTITUTION", "ROLE",   "ACTION",
-	"OUTCOME", "ERROR", "CASE",  "NOTICE",	    "PERSON", "PEER",
+	N_("ID"),   N_("AT"),	  N_("LOGIN"),	 N_("INSTITUTION"),
+	N_("ROLE"), N_("ACTION"), N_("OUTCOME"), N_("ERROR"),
+	N_("CASE"), N_("NOTICE"), N_("PERSON"),	 N_("PEER"),
 };
 #define AUDIT_LOG_COLS 12
 
@@ -251,7 +253,7 @@ static int cmd_audit_log_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return output_json(arr);
 	if (fmt == AUDIT_FMT_TABLE) {
 		if (view_table_rows(t) == 0)
-			printf("No audit records.\n");
+			printf(_("No audit records.\n"));
 		else
 			view_table_print(t, 0, 1);
 		view_table_free(t);
@@ -260,24 +262,24 @@ static int cmd_audit_log_exec(struct cmd_ctx *ctx, int argc, char **argv)
 oom:
 	view_table_free(t);
 	json_decref(arr);
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
 
 static const struct cmd_option cmd_audit_log_options[] = {
-	{"case", 'c', "CASE", "records about this case"},
-	{"account", 'a', "LOGIN", "records of this account"},
-	{"institution", 'i', "CODE", "records of this institution"},
-	{"action", 0, "ACTION", "records of this action (e.g. case.show)"},
-	{"since", 0, "TIME", "from this instant (YYYY-MM-DD or RFC 3339)"},
+	{"case", 'c', "CASE", N_("records about this case")},
+	{"account", 'a', "LOGIN", N_("records of this account")},
+	{"institution", 'i', "CODE", N_("records of this institution")},
+	{"action", 0, "ACTION", N_("records of this action (e.g. case.show)")},
+	{"since", 0, "TIME", N_("from this instant (YYYY-MM-DD or RFC 3339)")},
 	{"until", 0, "TIME",
-	 "before this instant (a date: to the end of that "
-	 "day)"},
-	{"outcome", 'o', "OUTCOME", "ok, refused or error"},
-	{"limit", 'n', "N", "at most N records (default 100)"},
-	{"before", 0, "ID", "records with a smaller id (paging back)"},
-	{"after", 0, "ID", "records with a greater id, oldest first"},
-	{"format", 'f', "FORMAT", "table (default), csv or json"},
+	 N_("before this instant (a date: to the end of that "
+	    "day)")},
+	{"outcome", 'o', "OUTCOME", N_("ok, refused or error")},
+	{"limit", 'n', "N", N_("at most N records (default 100)")},
+	{"before", 0, "ID", N_("records with a smaller id (paging back)")},
+	{"after", 0, "ID", N_("records with a greater id, oldest first")},
+	{"format", 'f', "FORMAT", N_("table (default), csv or json")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -288,8 +290,9 @@ const struct cmd_entry cmd_audit_log_entry = {
 		 "       [--action ACTION] [--since TIME] [--until TIME]\n"
 		 "       [--outcome ok|refused|error] [--limit N]\n"
 		 "       [--before ID | --after ID] [--format table|csv|json]",
-	.summary = "Search the audit trail (auditors)",
-	.help = "Lists audit records, newest first (oldest first with "
+	.summary = N_("Search the audit trail (auditors)"),
+	.help = N_(
+		"Lists audit records, newest first (oldest first with "
 		"--after), that\n"
 		"match every filter given: one record per request, accepted "
 		"or refused,\n"
@@ -321,7 +324,7 @@ const struct cmd_entry cmd_audit_log_entry = {
 		"  318  2026-11-28T14:03:07.123456Z  pjj    pjj75        "
 		"partner  case.show  refused  NOT_FOUND  12   ...\n"
 		"  $ maillage audit log --since 2026-11-01 --limit 100000 "
-		"--format csv > nov.csv\n",
+		"--format csv > nov.csv\n"),
 	.exec = cmd_audit_log_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_audit_log_check,
@@ -383,19 +386,19 @@ static json_t *audit_who_json(const Maillage__AuditWhoReadResult *r)
 
 static int audit_who_text(const Maillage__AuditWhoReadResult *r, int all)
 {
-	static const char *const headers[] = {"LOGIN",	"INSTITUTION", "ROLE",
-					      "ACTION", "COUNT",       "FIRST",
-					      "LAST"};
+	static const char *const headers[] = {
+		N_("LOGIN"), N_("INSTITUTION"), N_("ROLE"), N_("ACTION"),
+		N_("COUNT"), N_("FIRST"),	N_("LAST")};
 	struct view_table *t;
 	size_t i;
 
 	if (r->n_readers == 0) {
-		printf("No account %s case %" PRId64 ".\n",
-		       all ? "acted on" : "read", r->case_id);
+		printf(_("No account %s case %" PRId64 ".\n"),
+		       all ? _("acted on") : _("read"), r->case_id);
 		return MAILLAGE_EXIT_OK;
 	}
-	printf("case %" PRId64 ", %s:\n", r->case_id,
-	       all ? "every action on it" : "who read it");
+	printf(_("case %" PRId64 ", %s:\n"), r->case_id,
+	       all ? _("every action on it") : _("who read it"));
 	t = view_table_new(7, headers);
 	if (t == NULL)
 		goto oom;
@@ -418,13 +421,13 @@ static int audit_who_text(const Maillage__AuditWhoReadResult *r, int all)
 	view_table_print(t, 2, 1);
 	view_table_free(t);
 	if (r->truncated)
-		printf("(more lines than shown: narrow with 'audit log "
-		       "--case %" PRId64 "')\n",
+		printf(_("(more lines than shown: narrow with 'audit log "
+			 "--case %" PRId64 "')\n"),
 		       r->case_id);
 	return MAILLAGE_EXIT_OK;
 oom:
 	view_table_free(t);
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
 
@@ -457,7 +460,7 @@ static int cmd_audit_who_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_audit_who_options[] = {
-	{"all", 'a', NULL, "every action on the case, not only reads"},
+	{"all", 'a', NULL, N_("every action on the case, not only reads")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -465,8 +468,9 @@ const struct cmd_entry cmd_audit_who_read_entry = {
 	.name = "audit who-read",
 	.alias = NULL,
 	.usage = "CASE [--all]",
-	.summary = "Who read a case (auditors)",
-	.help = "Lists the accounts that read a case, from the audit "
+	.summary = N_("Who read a case (auditors)"),
+	.help = N_(
+		"Lists the accounts that read a case, from the audit "
 		"trail: one line\n"
 		"per account and action, with how many times and when first "
 		"and last.\n"
@@ -491,7 +495,7 @@ const struct cmd_entry cmd_audit_who_read_entry = {
 		"    LOGIN  INSTITUTION  ROLE         ACTION     COUNT  "
 		"FIRST                        LAST\n"
 		"    coord  ase75        coordinator  case.show  3      "
-		"2026-11-28T14:03:07.123456Z  2026-11-29T09:12:44.000112Z\n",
+		"2026-11-28T14:03:07.123456Z  2026-11-29T09:12:44.000112Z\n"),
 	.exec = cmd_audit_who_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_audit_who_check,
@@ -626,8 +630,8 @@ static int audit_export_page(void *arg, const Maillage__AuditChainPage *p)
 		x->nentries++;
 	}
 	if (x->failed) {
-		output_warnx("cannot write the export (out of memory, "
-			     "disk full, or a record that is not UTF-8)");
+		output_warnx(_("cannot write the export (out of memory, "
+			       "disk full, or a record that is not UTF-8)"));
 		return MAILLAGE_EXIT_UNAVAILABLE;
 	}
 	return 0;
@@ -651,7 +655,7 @@ static int audit_range(struct cmd_ctx *ctx, int64_t *from, int64_t *to)
 	if (*from == 0)
 		*from = 1;
 	if (*to != 0 && *to < *from)
-		return cmd_usage_error(ctx, "--to is before --from");
+		return cmd_usage_error(ctx, _("--to is before --from"));
 	return MAILLAGE_EXIT_OK;
 }
 
@@ -672,8 +676,8 @@ static int cmd_audit_verify_check(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	if (cmd_opt_isset(ctx, "file") &&
 	    (cmd_opt_isset(ctx, "from") || cmd_opt_isset(ctx, "to")))
-		return cmd_usage_error(ctx, "--file verifies the whole file: "
-					    "no --from or --to");
+		return cmd_usage_error(ctx, _("--file verifies the whole file: "
+					      "no --from or --to"));
 	return audit_range(ctx, &from, &to);
 }
 
@@ -697,7 +701,7 @@ static int cmd_audit_export_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	x.latest = json_null();
 	if (x.checkpoints == NULL || x.unsealed == NULL || x.keys == NULL) {
 		rc = MAILLAGE_EXIT_UNAVAILABLE;
-		output_warnx("out of memory");
+		output_warnx(_("out of memory"));
 		goto out;
 	}
 	x.f = path != NULL ? fopen(path, "w") : stdout;
@@ -723,7 +727,7 @@ static int cmd_audit_export_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	tail = rest != NULL ? json_dumps(rest, JSON_INDENT(1)) : NULL;
 	/* The members after "entries": the object without its braces. */
 	if (tail == NULL || strlen(tail) < 2) {
-		output_warnx("out of memory");
+		output_warnx(_("out of memory"));
 		rc = MAILLAGE_EXIT_UNAVAILABLE;
 		goto out;
 	}
@@ -748,9 +752,9 @@ static int cmd_audit_export_exec(struct cmd_ctx *ctx, int argc, char **argv)
 				"unsealed",
 				(json_int_t)json_array_size(x.unsealed)));
 		else
-			printf("exported seq %" PRId64 " to %" PRId64
-			       " (%" PRId64 " records, %zu checkpoints, "
-			       "%zu unsealed rows) to %s\n",
+			printf(_("exported seq %" PRId64 " to %" PRId64
+				 " (%" PRId64 " records, %zu checkpoints, "
+				 "%zu unsealed rows) to %s\n"),
 			       from, x.nentries > 0 ? x.first_to : from - 1,
 			       x.nentries, json_array_size(x.checkpoints),
 			       json_array_size(x.unsealed), path);
@@ -773,9 +777,10 @@ out:
 }
 
 static const struct cmd_option cmd_audit_export_options[] = {
-	{"from", 0, "N", "first chain position (default 1)"},
-	{"to", 0, "M", "last chain position (default: the head)"},
-	{"output", 'o', "FILE", "write the export to FILE (default: stdout)"},
+	{"from", 0, "N", N_("first chain position (default 1)")},
+	{"to", 0, "M", N_("last chain position (default: the head)")},
+	{"output", 'o', "FILE",
+	 N_("write the export to FILE (default: stdout)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -783,8 +788,9 @@ const struct cmd_entry cmd_audit_export_entry = {
 	.name = "audit export",
 	.alias = NULL,
 	.usage = "[--from N] [--to M] [--output FILE]",
-	.summary = "Export the audit chain for offline verification",
-	.help = "Writes chain positions N to M (seal order, 1 = the first "
+	.summary = N_("Export the audit chain for offline verification"),
+	.help = N_(
+		"Writes chain positions N to M (seal order, 1 = the first "
 		"record ever\n"
 		"sealed) as one JSON document: each position's seal (leaf, "
 		"hash, prev)\n"
@@ -803,7 +809,7 @@ const struct cmd_entry cmd_audit_export_entry = {
 		"Example:\n"
 		"  $ maillage audit export --from 1 --to 5000 -o audit.json\n"
 		"  exported seq 1 to 5000 (5000 records, 5 checkpoints, 0 "
-		"unsealed rows) to audit.json\n",
+		"unsealed rows) to audit.json\n"),
 	.exec = cmd_audit_export_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_audit_export_check,
@@ -869,66 +875,70 @@ static void audit_verify_text(const struct auditv *v, int ok)
 	char at[64], key[96];
 
 	if (s->entries == 0 && ok) {
-		printf("Nothing to verify: the chain has no position in this "
-		       "range (head: seq %" PRId64 ").\n",
+		printf(_("Nothing to verify: the chain has no position in this "
+			 "range (head: seq %" PRId64 ").\n"),
 		       s->head_seq);
 		return;
 	}
 	if (ok)
-		printf("audit chain verified: seq %" PRId64 " to %" PRId64
-		       " (%" PRId64 " records)\n",
+		printf(_("audit chain verified: seq %" PRId64 " to %" PRId64
+			 " (%" PRId64 " records)\n"),
 		       s->first_seq, s->last_seq, s->entries);
 	else
-		printf("audit chain NOT verified: %" PRId64 " problem%s in "
-		       "seq %" PRId64 " to %" PRId64 "\n",
-		       s->problems, s->problems == 1 ? "" : "s", s->first_seq,
-		       s->last_seq);
+		printf(ngettext("audit chain NOT verified: %" PRId64
+				" problem in seq %" PRId64 " to %" PRId64 "\n",
+				"audit chain NOT verified: %" PRId64
+				" problems in seq %" PRId64 " to %" PRId64 "\n",
+				(unsigned long)s->problems),
+		       s->problems, s->first_seq, s->last_seq);
 	if (n > 0) {
 		const struct auditv_problem *p = auditv_problem(v, 0);
 		char d[512];
 
-		printf("first problem: seq %" PRId64 ": %s\n", p->seq,
+		printf(_("first problem: seq %" PRId64 ": %s\n"), p->seq,
 		       output_clean(d, sizeof(d), p->detail));
 		for (i = 0; i < n && i < AUDIT_PROBLEMS_SHOWN; i++) {
 			p = auditv_problem(v, i);
-			printf("  seq %-8" PRId64 " %-24s %s\n", p->seq,
+			printf(_("  seq %-8" PRId64 " %-24s %s\n"), p->seq,
 			       auditv_kind_name(p->kind),
 			       output_clean(d, sizeof(d), p->detail));
 		}
 		if ((int64_t)n > AUDIT_PROBLEMS_SHOWN ||
 		    s->problems > (int64_t)n)
-			printf("  ... (%" PRId64 " in all; --json lists "
-			       "%d)\n",
+			printf(_("  ... (%" PRId64 " in all; --json lists "
+				 "%d)\n"),
 			       s->problems, AUDIT_PROBLEMS_JSON);
 	}
-	printf("checkpoints: %" PRId64 " in range, %" PRId64 " valid",
+	printf(_("checkpoints: %" PRId64 " in range, %" PRId64 " valid"),
 	       s->checkpoints, s->checkpoints_ok);
 	if (s->signed_upto > 0)
-		printf("; signed up to seq %" PRId64 " at %s\n"
-		       "signed head: seq %" PRId64 " %s\n",
+		printf(_("; signed up to seq %" PRId64 " at %s\n"
+			 "signed head: seq %" PRId64 " %s\n"),
 		       s->signed_upto,
 		       output_clean(at, sizeof(at), s->signed_at),
 		       s->signed_upto, s->signed_head);
 	else
-		printf("; no record of this range is covered by a valid "
-		       "signature\n");
+		printf(_("; no record of this range is covered by a valid "
+			 "signature\n"));
 	if (s->key_id[0] != '\0')
-		printf("key: %s (%s)\n",
+		printf(_("key: %s (%s)\n"),
 		       output_clean(key, sizeof(key), s->key_id),
-		       s->key_trusted ? "trusted: given with --pubkey"
-				      : "NOT checked against a key you "
-					"trust: the one the source names; "
-					"compare its id, or use --pubkey");
+		       s->key_trusted ? _("trusted: given with --pubkey")
+				      : _("NOT checked against a key you "
+					  "trust: the one the source names; "
+					  "compare its id, or use --pubkey"));
 	if (s->signed_upto > 0 && s->last_seq > s->signed_upto)
-		printf("%" PRId64 " record%s after seq %" PRId64 " %s chained "
-		       "but not covered by a signed checkpoint yet.\n",
-		       s->last_seq - s->signed_upto,
-		       s->last_seq - s->signed_upto == 1 ? "" : "s",
-		       s->signed_upto,
-		       s->last_seq - s->signed_upto == 1 ? "is" : "are");
+		printf(ngettext("%" PRId64 " record after seq %" PRId64
+				" is chained but not covered by a signed "
+				"checkpoint yet.\n",
+				"%" PRId64 " records after seq %" PRId64
+				" are chained but not covered by a signed "
+				"checkpoint yet.\n",
+				(unsigned long)(s->last_seq - s->signed_upto)),
+		       s->last_seq - s->signed_upto, s->signed_upto);
 }
 
-static int cmd_audit_verify_exec(struct cmd_ctx *ctx, int argc, char **argv)
+static int audit_verify_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *file = cmd_opt_value(ctx, "file");
 	const char *pub = cmd_opt_value(ctx, "pubkey");
@@ -968,8 +978,9 @@ static int cmd_audit_verify_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		int r;
 
 		if (ctx->config_path == NULL) {
-			output_warnx("no configuration file: set HOME or "
-				     "XDG_CONFIG_HOME, or use --config FILE");
+			output_warnx(
+				_("no configuration file: set HOME or "
+				  "XDG_CONFIG_HOME, or use --config FILE"));
 			rc = MAILLAGE_EXIT_USAGE;
 			goto out;
 		}
@@ -985,7 +996,7 @@ static int cmd_audit_verify_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		v = auditv_new(trusted, from);
 		if (v == NULL) {
-			output_warnx("out of memory");
+			output_warnx(_("out of memory"));
 			rc = MAILLAGE_EXIT_UNAVAILABLE;
 			goto out;
 		}
@@ -1005,7 +1016,7 @@ static int cmd_audit_verify_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	else
 		audit_verify_text(v, ok);
 	if (rc == MAILLAGE_EXIT_OK && !ok) {
-		output_warnx("the audit chain failed verification");
+		output_warnx(_("the audit chain failed verification"));
 		rc = MAILLAGE_EXIT_REFUSED;
 	}
 out:
@@ -1014,11 +1025,33 @@ out:
 	return rc;
 }
 
+/*
+ * The problems found are described in the user's language in text, but
+ * the JSON output is never translated: the "detail" of each problem is
+ * then written in the messages' source language.
+ */
+static int cmd_audit_verify_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *cur = setlocale(LC_MESSAGES, NULL);
+	char *saved = ctx->json && cur != NULL ? strdup(cur) : NULL;
+	int rc;
+
+	if (saved != NULL)
+		setlocale(LC_MESSAGES, "C");
+	rc = audit_verify_run(ctx, argc, argv);
+	if (saved != NULL) {
+		setlocale(LC_MESSAGES, saved);
+		free(saved);
+	}
+	return rc;
+}
+
 static const struct cmd_option cmd_audit_verify_options[] = {
-	{"file", 'f', "FILE", "verify this export, offline (no connection)"},
-	{"pubkey", 'k', "KEY", "the server's public key (PEM) you trust"},
-	{"from", 0, "N", "first chain position (default 1)"},
-	{"to", 0, "M", "last chain position (default: the head)"},
+	{"file", 'f', "FILE",
+	 N_("verify this export, offline (no connection)")},
+	{"pubkey", 'k', "KEY", N_("the server's public key (PEM) you trust")},
+	{"from", 0, "N", N_("first chain position (default 1)")},
+	{"to", 0, "M", N_("last chain position (default: the head)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -1027,8 +1060,9 @@ const struct cmd_entry cmd_audit_verify_entry = {
 	.alias = NULL,
 	.usage = "[--pubkey KEY.pub] [--from N] [--to M]\n"
 		 "       maillage audit verify --file FILE --pubkey KEY.pub",
-	.summary = "Verify the audit chain and its signed checkpoints",
-	.help = "Recomputes every record's hash and every link of the "
+	.summary = N_("Verify the audit chain and its signed checkpoints"),
+	.help = N_(
+		"Recomputes every record's hash and every link of the "
 		"chain, checks\n"
 		"every checkpoint's Ed25519 signature and that the chain "
 		"reaches each\n"
@@ -1076,7 +1110,7 @@ const struct cmd_entry cmd_audit_verify_entry = {
 		"audit-signing.key.pub\n"
 		"  audit chain NOT verified: 1 problem in seq 1 to 5000\n"
 		"  first problem: seq 318: record 318 (seq 318) no longer "
-		"matches its seal: modified\n",
+		"matches its seal: modified\n"),
 	.exec = cmd_audit_verify_exec,
 	.flags = 0,
 	.check = cmd_audit_verify_check,

@@ -21,8 +21,9 @@
 static int case_list_opts(struct cmd_ctx *ctx, unsigned *limit, int64_t *before)
 {
 	if (cmd_opt_isset(ctx, "open") && cmd_opt_isset(ctx, "closed"))
-		return cmd_usage_error(ctx, "--open and --closed exclude each "
-					    "other");
+		return cmd_usage_error(ctx,
+				       _("--open and --closed exclude each "
+					 "other"));
 	if (cmd_opt_uint(ctx, "limit", CASE_LIMIT_DEFAULT, 1, CASE_LIMIT_MAX,
 			 limit) != 0 ||
 	    cmd_opt_id(ctx, "before", before) != 0)
@@ -58,14 +59,15 @@ static int case_list_json(const Maillage__CaseListResult *r)
 static int case_list_text(const Maillage__CaseListResult *r)
 {
 	static const char *const headers[] = {
-		"CASE", "STATUS",  "PROTECTION", "LAST", "URGENCY",
-		"LEAD", "UPDATED", "PERSON",	 "NAME",
+		N_("CASE"),    N_("STATUS"),  N_("PROTECTION"),
+		N_("LAST"),    N_("URGENCY"), N_("LEAD"),
+		N_("UPDATED"), N_("PERSON"),  N_("NAME"),
 	};
 	struct view_table *t;
 	size_t i;
 
 	if (r->n_cases == 0) {
-		printf("No cases.\n");
+		printf(_("No cases.\n"));
 		return MAILLAGE_EXIT_OK;
 	}
 	t = view_table_new(9, headers);
@@ -73,7 +75,7 @@ static int case_list_text(const Maillage__CaseListResult *r)
 		goto oom;
 	for (i = 0; i < r->n_cases; i++) {
 		const Maillage__CaseSummary *s = r->cases[i];
-		char cid[24], pid[24];
+		char cid[24], pid[24], updated[OUTPUT_DATE_MAX];
 		const char *cells[9];
 
 		snprintf(cid, sizeof(cid), "%" PRId64, s->case_id);
@@ -84,7 +86,7 @@ static int case_list_text(const Maillage__CaseListResult *r)
 		cells[3] = s->last_kind;
 		cells[4] = s->last_urgency;
 		cells[5] = s->lead;
-		cells[6] = s->updated_at;
+		cells[6] = output_date(updated, s->updated_at);
 		cells[7] = pid;
 		cells[8] = s->person_label;
 		if (view_table_add(t, cells) != 0)
@@ -95,7 +97,7 @@ static int case_list_text(const Maillage__CaseListResult *r)
 	return MAILLAGE_EXIT_OK;
 oom:
 	view_table_free(t);
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
 
@@ -140,17 +142,18 @@ static int cmd_case_list_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_case_list_options[] = {
-	{"open", 'o', NULL, "only open cases"},
-	{"closed", 0, NULL, "only closed cases"},
-	{"kind", 'k', "KIND", "only cases whose last notice is of this kind"},
+	{"open", 'o', NULL, N_("only open cases")},
+	{"closed", 0, NULL, N_("only closed cases")},
+	{"kind", 'k', "KIND",
+	 N_("only cases whose last notice is of this kind")},
 	{"urgency", 'u', "URGENCY",
-	 "only cases whose last notice is urgent "
-	 "or normal"},
+	 N_("only cases whose last notice is urgent "
+	    "or normal")},
 	{"since", 0, "DATE",
-	 "only cases updated since (YYYY-MM-DD or "
-	 "RFC 3339)"},
-	{"limit", 'n', "N", "at most N cases (default 100)"},
-	{"before", 0, "CASE", "only cases with a smaller id (paging)"},
+	 N_("only cases updated since (YYYY-MM-DD or "
+	    "RFC 3339)")},
+	{"limit", 'n', "N", N_("at most N cases (default 100)")},
+	{"before", 0, "CASE", N_("only cases with a smaller id (paging)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -159,8 +162,9 @@ const struct cmd_entry cmd_case_list_entry = {
 	.alias = NULL,
 	.usage = "[--open|--closed] [--kind KIND] [--urgency U]\n"
 		 "       [--since DATE] [--limit N] [--before CASE]",
-	.summary = "List the cases you may see",
-	.help = "Lists the joint follow-up cases: every case of the network "
+	.summary = N_("List the cases you may see"),
+	.help = N_(
+		"Lists the joint follow-up cases: every case of the network "
 		"for a\n"
 		"coordinator, the cases your institution is a party to for a "
 		"partner.\n"
@@ -181,7 +185,7 @@ const struct cmd_entry cmd_case_list_entry = {
 		" "
 		"           PERSON  NAME\n"
 		"  3     open    spotted     runaway  urgent         "
-		"2026-11-28T14:03:07Z  3       Ana Petrescu\n",
+		"2026-11-28T14:03:07Z  3       Ana Petrescu\n"),
 	.exec = cmd_case_list_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_case_list_check,
@@ -230,8 +234,9 @@ const struct cmd_entry cmd_case_show_entry = {
 	.name = "case show",
 	.alias = NULL,
 	.usage = "CASE",
-	.summary = "Show a case: identities, parties, timeline",
-	.help = "Shows a case you may see: the young person's status and "
+	.summary = N_("Show a case: identities, parties, timeline"),
+	.help = N_(
+		"Shows a case you may see: the young person's status and "
 		"the case's,\n"
 		"the identities given for the person, the parties (the lead "
 		"institution\n"
@@ -278,7 +283,7 @@ const struct cmd_entry cmd_case_show_entry = {
 		"        recipients:\n"
 		"          INSTITUTION  STATE     SINCE\n"
 		"          pjj75        accepted  2026-11-28T15:10:42Z\n"
-		"          hlr          received  2026-11-28T14:20:03Z\n",
+		"          hlr          received  2026-11-28T14:20:03Z\n"),
 	.exec = cmd_case_show_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_case_check_id,
@@ -308,24 +313,25 @@ static void case_updated_text(enum case_change what, const char *inst,
 	output_clean(st, sizeof(st), s->protection_status);
 	switch (what) {
 	case CASE_PARTY_ADD:
-		printf("case %" PRId64 ": %s is now a party.\n", s->case_id, i);
+		printf(_("case %" PRId64 ": %s is now a party.\n"), s->case_id,
+		       i);
 		break;
 	case CASE_PARTY_REMOVE:
-		printf("case %" PRId64 ": %s is no longer a party.\n",
+		printf(_("case %" PRId64 ": %s is no longer a party.\n"),
 		       s->case_id, i);
 		break;
 	case CASE_LEAD:
-		printf("case %" PRId64 ": %s is now the lead institution.\n",
+		printf(_("case %" PRId64 ": %s is now the lead institution.\n"),
 		       s->case_id, i);
 		break;
 	case CASE_CLOSE:
-		printf("case %" PRId64 " closed.\n", s->case_id);
+		printf(_("case %" PRId64 " closed.\n"), s->case_id);
 		break;
 	case CASE_REOPEN:
-		printf("case %" PRId64 " reopened.\n", s->case_id);
+		printf(_("case %" PRId64 " reopened.\n"), s->case_id);
 		break;
 	case CASE_STATUS:
-		printf("case %" PRId64 ": protection status is now %s.\n",
+		printf(_("case %" PRId64 ": protection status is now %s.\n"),
 		       s->case_id, st);
 		break;
 	}
@@ -366,7 +372,7 @@ static int cmd_case_check_id_inst(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_arg_id(ctx, "case id", argv[0], &id) != 0)
 		return MAILLAGE_EXIT_USAGE;
 	if (argv[1][0] == '\0')
-		return cmd_usage_error(ctx, "the institution code is empty");
+		return cmd_usage_error(ctx, _("the institution code is empty"));
 	return MAILLAGE_EXIT_OK;
 }
 
@@ -410,8 +416,8 @@ static void case_party_lapse_note(struct cmd_ctx *ctx, const char *inst)
 	if (r->institution != NULL && r->institution->lapsed) {
 		char code[64];
 
-		output_warnx("note: nobody at %s has attended an awareness "
-			     "session in the last %u years",
+		output_warnx(_("note: nobody at %s has attended an awareness "
+			       "session in the last %u years"),
 			     output_clean(code, sizeof(code), inst),
 			     r->lapse_years);
 	}
@@ -436,24 +442,23 @@ static int cmd_case_party_remove_exec(struct cmd_ctx *ctx, int argc,
 	return case_party(ctx, argv, 1);
 }
 
-/* Where every change's help ends: what --json prints. */
-#define CASE_UPDATED_JSON                                                      \
-	"With --json: the case as it now stands, as one element of 'case "     \
-	"list --json'.\n"
-
 const struct cmd_entry cmd_case_party_add_entry = {
 	.name = "case party add",
 	.alias = NULL,
 	.usage = "CASE INST",
-	.summary = "Add a party to a case (coordinators)",
-	.help = "Adds the institution INST (its code) to the parties of the "
-		"case: it\n"
-		"then sees the case and the notices its kind may read. For "
-		"coordinators.\n"
-		"\n" CASE_UPDATED_JSON "\n"
-		"Example:\n"
-		"  $ maillage case party add 1 tpe75\n"
-		"  case 1: tpe75 is now a party.\n",
+	.summary = N_("Add a party to a case (coordinators)"),
+	.help = N_("Adds the institution INST (its code) to the parties of the "
+		   "case: it\n"
+		   "then sees the case and the notices its kind may read. For "
+		   "coordinators.\n"
+		   "\n"
+		   "With --json: the case as it now stands, as one element of "
+		   "'case "
+		   "list --json'.\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage case party add 1 tpe75\n"
+		   "  case 1: tpe75 is now a party.\n"),
 	.exec = cmd_case_party_add_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_case_check_id_inst,
@@ -466,16 +471,20 @@ const struct cmd_entry cmd_case_party_remove_entry = {
 	.name = "case party remove",
 	.alias = NULL,
 	.usage = "CASE INST",
-	.summary = "Remove a party from a case (coordinators)",
-	.help = "Removes the institution INST from the parties of the case: "
-		"it no\n"
-		"longer sees the case. Removing the lead institution leaves "
-		"the case\n"
-		"without a lead. For coordinators.\n"
-		"\n" CASE_UPDATED_JSON "\n"
-		"Example:\n"
-		"  $ maillage case party remove 1 hlr\n"
-		"  case 1: hlr is no longer a party.\n",
+	.summary = N_("Remove a party from a case (coordinators)"),
+	.help = N_("Removes the institution INST from the parties of the case: "
+		   "it no\n"
+		   "longer sees the case. Removing the lead institution leaves "
+		   "the case\n"
+		   "without a lead. For coordinators.\n"
+		   "\n"
+		   "With --json: the case as it now stands, as one element of "
+		   "'case "
+		   "list --json'.\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage case party remove 1 hlr\n"
+		   "  case 1: hlr is no longer a party.\n"),
 	.exec = cmd_case_party_remove_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_case_check_id_inst,
@@ -502,16 +511,21 @@ const struct cmd_entry cmd_case_lead_entry = {
 	.name = "case lead",
 	.alias = NULL,
 	.usage = "CASE INST",
-	.summary = "Set the lead institution of a case (coordinators)",
-	.help = "Makes INST the lead institution (référent) of the case, "
+	.summary = N_("Set the lead institution of a case (coordinators)"),
+	.help = N_(
+		"Makes INST the lead institution (référent) of the case, "
 		"adding it to\n"
 		"the parties if it is not one yet. The lead institution also "
 		"reads the\n"
 		"health notices. For coordinators.\n"
-		"\n" CASE_UPDATED_JSON "\n"
+		"\n"
+		"With --json: the case as it now stands, as one element of "
+		"'case "
+		"list --json'.\n"
+		"\n"
 		"Example:\n"
 		"  $ maillage case lead 1 ase75\n"
-		"  case 1: ase75 is now the lead institution.\n",
+		"  case 1: ase75 is now the lead institution.\n"),
 	.exec = cmd_case_lead_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_case_check_id_inst,
@@ -527,8 +541,8 @@ static int cmd_case_close_check(struct cmd_ctx *ctx, int argc, char **argv)
 	if (rc != MAILLAGE_EXIT_OK)
 		return rc;
 	if (cmd_opt_value(ctx, "reason") == NULL)
-		return cmd_usage_error(ctx, "closing a case needs a reason "
-					    "(--reason)");
+		return cmd_usage_error(ctx, _("closing a case needs a reason "
+					      "(--reason)"));
 	return MAILLAGE_EXIT_OK;
 }
 
@@ -547,7 +561,7 @@ static int cmd_case_close_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_case_close_options[] = {
-	{"reason", 'r', "TEXT", "why the case is closed (required)"},
+	{"reason", 'r', "TEXT", N_("why the case is closed (required)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -555,17 +569,21 @@ const struct cmd_entry cmd_case_close_entry = {
 	.name = "case close",
 	.alias = NULL,
 	.usage = "CASE --reason TEXT",
-	.summary = "Close a case, with a reason (coordinators)",
-	.help = "Closes the case; the reason goes to its timeline. A new "
-		"notice about\n"
-		"the same young person then opens a new case. For "
-		"coordinators.\n"
-		"\n" CASE_UPDATED_JSON "\n"
-		"Example:\n"
-		"  $ maillage case close 1 --reason \"Pris en charge "
-		"durablement "
-		"par l'ASE\"\n"
-		"  case 1 closed.\n",
+	.summary = N_("Close a case, with a reason (coordinators)"),
+	.help = N_("Closes the case; the reason goes to its timeline. A new "
+		   "notice about\n"
+		   "the same young person then opens a new case. For "
+		   "coordinators.\n"
+		   "\n"
+		   "With --json: the case as it now stands, as one element of "
+		   "'case "
+		   "list --json'.\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage case close 1 --reason \"Pris en charge "
+		   "durablement "
+		   "par l'ASE\"\n"
+		   "  case 1 closed.\n"),
 	.exec = cmd_case_close_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_case_close_check,
@@ -591,14 +609,18 @@ const struct cmd_entry cmd_case_reopen_entry = {
 	.name = "case reopen",
 	.alias = NULL,
 	.usage = "CASE",
-	.summary = "Reopen a closed case (coordinators)",
-	.help = "Reopens a closed case, unless the young person has another "
-		"open case\n"
-		"by now. For coordinators.\n"
-		"\n" CASE_UPDATED_JSON "\n"
-		"Example:\n"
-		"  $ maillage case reopen 1\n"
-		"  case 1 reopened.\n",
+	.summary = N_("Reopen a closed case (coordinators)"),
+	.help = N_("Reopens a closed case, unless the young person has another "
+		   "open case\n"
+		   "by now. For coordinators.\n"
+		   "\n"
+		   "With --json: the case as it now stands, as one element of "
+		   "'case "
+		   "list --json'.\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage case reopen 1\n"
+		   "  case 1 reopened.\n"),
 	.exec = cmd_case_reopen_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_case_check_id,
@@ -635,9 +657,9 @@ static int cmd_case_status_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_case_status_options[] = {
-	{"note", 0, "TEXT", "what the change rests on"},
+	{"note", 0, "TEXT", N_("what the change rests on")},
 	{"indicator", 'i', "CODE[,CODE...]",
-	 "trafficking indicator behind it (repeatable)"},
+	 N_("trafficking indicator behind it (repeatable)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -646,8 +668,9 @@ const struct cmd_entry cmd_case_status_entry = {
 	.alias = NULL,
 	.usage = "CASE spotted|presumed_victim|identified|not_a_victim\n"
 		 "       [--note T] [--indicator CODE]...",
-	.summary = "Record the young person's protection status",
-	.help = "Records the protection status of the young person of the "
+	.summary = N_("Record the young person's protection status"),
+	.help = N_(
+		"Records the protection status of the young person of the "
 		"case:\n"
 		"spotted, presumed_victim, identified (formal identification "
 		"as a\n"
@@ -656,12 +679,16 @@ const struct cmd_entry cmd_case_status_entry = {
 		"not_a_victim. The change, who made it, the note and the "
 		"indicators\n"
 		"behind it appear in the case's timeline.\n"
-		"\n" CASE_UPDATED_JSON "\n"
+		"\n"
+		"With --json: the case as it now stands, as one element of "
+		"'case "
+		"list --json'.\n"
+		"\n"
 		"Example:\n"
 		"  $ maillage case status 1 presumed_victim --indicator "
 		"CTRL_QUOTA,REC_DEBT \\\n"
 		"      --note \"Doit rapporter 300 euros par jour\"\n"
-		"  case 1: protection status is now presumed_victim.\n",
+		"  case 1: protection status is now presumed_victim.\n"),
 	.exec = cmd_case_status_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_case_check_id,

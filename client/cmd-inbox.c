@@ -49,14 +49,15 @@ static int inbox_print_json(const Maillage__InboxResult *r)
 static int inbox_print_text(const Maillage__InboxResult *r)
 {
 	static const char *const headers[] = {
-		"NOTICE", "SENT", "FROM",   "KIND", "URGENCY",
-		"STATE",  "CASE", "PERSON", "NAME",
+		N_("NOTICE"), N_("SENT"),    N_("FROM"),
+		N_("KIND"),   N_("URGENCY"), N_("STATE"),
+		N_("CASE"),   N_("PERSON"),  N_("NAME"),
 	};
 	struct view_table *t;
 	size_t i;
 
 	if (r->n_notices == 0) {
-		printf("No notices.\n");
+		printf(_("No notices.\n"));
 		return MAILLAGE_EXIT_OK;
 	}
 	t = view_table_new(9, headers);
@@ -64,14 +65,14 @@ static int inbox_print_text(const Maillage__InboxResult *r)
 		goto oom;
 	for (i = 0; i < r->n_notices; i++) {
 		const Maillage__NoticeSummary *n = r->notices[i];
-		char id[24], cid[24], pid[24];
+		char id[24], cid[24], pid[24], sent[OUTPUT_DATE_MAX];
 		const char *cells[9];
 
 		snprintf(id, sizeof(id), "%" PRId64, n->notice_id);
 		snprintf(cid, sizeof(cid), "%" PRId64, n->case_id);
 		snprintf(pid, sizeof(pid), "%" PRId64, n->person_id);
 		cells[0] = id;
-		cells[1] = n->sent_at;
+		cells[1] = output_date(sent, n->sent_at);
 		cells[2] = n->from_institution;
 		cells[3] = n->kind;
 		cells[4] = n->urgency;
@@ -87,7 +88,7 @@ static int inbox_print_text(const Maillage__InboxResult *r)
 	return MAILLAGE_EXIT_OK;
 oom:
 	view_table_free(t);
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
 
@@ -124,9 +125,10 @@ static int cmd_inbox_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_inbox_options[] = {
-	{"unacked", 'u', NULL, "only notices still sent or received"},
-	{"limit", 'n', "N", "at most N notices (default 100)"},
-	{"before", 0, "NOTICE", "only notices older than this one (paging)"},
+	{"unacked", 'u', NULL, N_("only notices still sent or received")},
+	{"limit", 'n', "N", N_("at most N notices (default 100)")},
+	{"before", 0, "NOTICE",
+	 N_("only notices older than this one (paging)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -134,8 +136,9 @@ const struct cmd_entry cmd_inbox_entry = {
 	.name = "inbox",
 	.alias = NULL,
 	.usage = "[--unacked] [--limit N] [--before NOTICE]",
-	.summary = "List the notices addressed to your institution",
-	.help = "Lists the notices sent to your institution: those not yet "
+	.summary = N_("List the notices addressed to your institution"),
+	.help = N_(
+		"Lists the notices sent to your institution: those not yet "
 		"acknowledged\n"
 		"beyond 'received' first, then the newest first. Listing "
 		"them marks the\n"
@@ -155,7 +158,7 @@ const struct cmd_entry cmd_inbox_entry = {
 		"  NOTICE  SENT                  FROM   KIND      URGENCY  "
 		"STATE     CASE  PERSON  NAME\n"
 		"  1       2026-11-28T14:03:07Z  ase75  referral  normal   "
-		"received  1     1       Karim Benali\n",
+		"received  1     1       Karim Benali\n"),
 	.exec = cmd_inbox_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_inbox_check,
@@ -174,8 +177,8 @@ static int cmd_ack_check(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_arg_id(ctx, "notice id", argv[0], &id) != 0)
 		return MAILLAGE_EXIT_USAGE;
 	if (cmd_opt_value(ctx, "state") == NULL)
-		return cmd_usage_error(ctx, "the new state is missing "
-					    "(--state)");
+		return cmd_usage_error(ctx, _("the new state is missing "
+					      "(--state)"));
 	return MAILLAGE_EXIT_OK;
 }
 
@@ -195,10 +198,10 @@ static int ack_print(struct cmd_ctx *ctx, const Maillage__AckResult *r)
 	output_clean(st, sizeof(st), r->state);
 	output_clean(prev, sizeof(prev), r->previous_state);
 	if (prev[0] != '\0')
-		printf("notice %" PRId64 " (case %" PRId64 "): %s, was %s\n",
+		printf(_("notice %" PRId64 " (case %" PRId64 "): %s, was %s\n"),
 		       r->notice_id, r->case_id, st, prev);
 	else
-		printf("notice %" PRId64 " (case %" PRId64 "): %s\n",
+		printf(_("notice %" PRId64 " (case %" PRId64 "): %s\n"),
 		       r->notice_id, r->case_id, st);
 	return MAILLAGE_EXIT_OK;
 }
@@ -232,9 +235,10 @@ static int cmd_ack_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_ack_options[] = {
-	{"state", 's', "STATE", "received, read, accepted, declined or done"},
-	{"reason", 'r', "REASON", "why declined, or the outcome when done"},
-	{"note", 0, "TEXT", "free text (needed with --reason other)"},
+	{"state", 's', "STATE",
+	 N_("received, read, accepted, declined or done")},
+	{"reason", 'r', "REASON", N_("why declined, or the outcome when done")},
+	{"note", 0, "TEXT", N_("free text (needed with --reason other)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -243,8 +247,9 @@ const struct cmd_entry cmd_ack_entry = {
 	.alias = NULL,
 	.usage = "NOTICE --state received|read|accepted|declined|done\n"
 		 "       [--reason R] [--note T]",
-	.summary = "Acknowledge a notice addressed to your institution",
-	.help = "Records where your institution stands on a notice it "
+	.summary = N_("Acknowledge a notice addressed to your institution"),
+	.help = N_(
+		"Records where your institution stands on a notice it "
 		"received; the\n"
 		"sender sees it in 'maillage case show'. States: received "
 		"(automatic\n"
@@ -265,7 +270,7 @@ const struct cmd_entry cmd_ack_entry = {
 		"  $ maillage ack 1 --state accepted\n"
 		"  notice 1 (case 1): accepted, was received\n"
 		"  $ maillage ack 2 --state declined --reason other --note "
-		"\"Hors secteur\"\n",
+		"\"Hors secteur\"\n"),
 	.exec = cmd_ack_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_ack_check,

@@ -16,7 +16,7 @@ static int cmd_indicators_check(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (lang != NULL && strcmp(lang, "en") != 0 && strcmp(lang, "fr") != 0)
-		return cmd_usage_error(ctx, "--lang is en or fr");
+		return cmd_usage_error(ctx, _("--lang is en or fr"));
 	return MAILLAGE_EXIT_OK;
 }
 
@@ -37,13 +37,13 @@ static int indicators_json(const Maillage__IndicatorsResult *r)
 
 static int indicators_text(const Maillage__IndicatorsResult *r, int french)
 {
-	static const char *const headers[] = {"CODE", "CATEGORY", "STRENGTH",
-					      "LABEL"};
+	static const char *const headers[] = {N_("CODE"), N_("CATEGORY"),
+					      N_("STRENGTH"), N_("LABEL")};
 	struct view_table *t;
 	size_t i;
 
 	if (r->n_indicators == 0) {
-		printf("No indicators.\n");
+		printf(_("No indicators.\n"));
 		return MAILLAGE_EXIT_OK;
 	}
 	t = view_table_new(4, headers);
@@ -55,7 +55,7 @@ static int indicators_text(const Maillage__IndicatorsResult *r, int french)
 
 		cells[0] = ind->code;
 		cells[1] = ind->category;
-		cells[2] = ind->strength;
+		cells[2] = i18n_label(i18n_strengths, ind->strength);
 		cells[3] = french ? ind->label_fr : ind->label_en;
 		if (view_table_add(t, cells) != 0)
 			goto oom;
@@ -65,7 +65,7 @@ static int indicators_text(const Maillage__IndicatorsResult *r, int french)
 	return MAILLAGE_EXIT_OK;
 oom:
 	view_table_free(t);
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
 
@@ -93,16 +93,18 @@ static int cmd_indicators_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = indicators_json(resp->env->indicators_result);
 	else
 		rc = indicators_text(resp->env->indicators_result,
-				     lang != NULL && strcmp(lang, "fr") == 0);
+				     lang != NULL ? strcmp(lang, "fr") == 0
+						  : i18n_french());
 	frame_msg_free(resp);
 	return rc;
 }
 
 static const struct cmd_option cmd_indicators_options[] = {
 	{"category", 'c', "CATEGORY",
-	 "only this category (control, "
-	 "identity...)"},
-	{"lang", 0, "en|fr", "language of the labels (default en)"},
+	 N_("only this category (control, "
+	    "identity...)")},
+	{"lang", 0, "en|fr",
+	 N_("language of the labels (default: that of the messages)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -110,8 +112,9 @@ const struct cmd_entry cmd_indicators_entry = {
 	.name = "indicators",
 	.alias = NULL,
 	.usage = "[--category CATEGORY] [--lang en|fr]",
-	.summary = "List the trafficking indicators notices may cite",
-	.help = "Lists the reference list of trafficking indicators: signs of "
+	.summary = N_("List the trafficking indicators notices may cite"),
+	.help = N_(
+		"Lists the reference list of trafficking indicators: signs of "
 		"recruitment,\n"
 		"of control, of forced offending, of mobility, of doubts on "
 		"age or\n"
@@ -131,7 +134,7 @@ const struct cmd_entry cmd_indicators_entry = {
 		"  $ maillage indicators --category control --lang fr\n"
 		"  CODE              CATEGORY  STRENGTH  LABEL\n"
 		"  CTRL_ADULT_WATCH  control   strong    Accompagné, surveillé "
-		"ou attendu...\n",
+		"ou attendu...\n"),
 	.exec = cmd_indicators_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_indicators_check,

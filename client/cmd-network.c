@@ -10,9 +10,12 @@
 #include "output.h"
 #include "view.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static json_t *network_json_entry(const Maillage__NetworkEntry *e)
 {
@@ -53,19 +56,20 @@ static int network_list_json(const Maillage__NetworkListResult *r)
 static int network_list_text(const Maillage__NetworkListResult *r)
 {
 	static const char *const headers[] = {
-		"CODE",	   "KIND",     "DEP",  "CONNECTED",
-		"TRAINED", "SESSIONS", "NAME", "CONTACT",
+		N_("CODE"),    N_("KIND"),     N_("DEP"),  N_("CONNECTED"),
+		N_("TRAINED"), N_("SESSIONS"), N_("NAME"), N_("CONTACT"),
 	};
 	static const char *const headers_policy[] = {
-		"CODE",	    "KIND",   "DEP",  "CONNECTED", "TRAINED",
-		"SESSIONS", "LAPSED", "NAME", "CONTACT",
+		N_("CODE"),	 N_("KIND"),	N_("DEP"),
+		N_("CONNECTED"), N_("TRAINED"), N_("SESSIONS"),
+		N_("LAPSED"),	 N_("NAME"),	N_("CONTACT"),
 	};
 	int policy = r->lapse_years > 0;
 	size_t ncols = policy ? 9 : 8, i;
 	struct view_table *t;
 
 	if (r->n_institutions == 0) {
-		printf("No institutions.\n");
+		printf(_("No institutions.\n"));
 		return MAILLAGE_EXIT_OK;
 	}
 	t = view_table_new(ncols, policy ? headers_policy : headers);
@@ -81,12 +85,12 @@ static int network_list_text(const Maillage__NetworkListResult *r)
 		cells[k++] = e->code;
 		cells[k++] = e->kind;
 		cells[k++] = e->departement;
-		cells[k++] = e->connected ? "yes" : "no";
-		cells[k++] =
-			e->last_trained[0] != '\0' ? e->last_trained : "never";
+		cells[k++] = e->connected ? _("yes") : _("no");
+		cells[k++] = e->last_trained[0] != '\0' ? e->last_trained
+							: _("never");
 		cells[k++] = sessions;
 		if (policy)
-			cells[k++] = e->lapsed ? "yes" : "no";
+			cells[k++] = e->lapsed ? _("yes") : _("no");
 		cells[k++] = e->name;
 		cells[k++] = e->contact;
 		if (view_table_add(t, cells) != 0)
@@ -101,7 +105,7 @@ static int network_list_text(const Maillage__NetworkListResult *r)
 	return MAILLAGE_EXIT_OK;
 oom:
 	view_table_free(t);
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
 
@@ -112,9 +116,57 @@ static int cmd_network_list_check(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (dep != NULL && (strlen(dep) < 2 || strlen(dep) > 3))
-		return cmd_usage_error(ctx, "--departement is a département "
-					    "code: 75, 93, 2A...");
+		return cmd_usage_error(ctx, _("--departement is a département "
+					      "code: 75, 93, 2A..."));
 	return MAILLAGE_EXIT_OK;
+}
+
+/*
+ * The directory's codes, one a line, in $XDG_CACHE_HOME/maillage/institutions
+ * (else ~/.cache/...), for shell completion. Best effort: a failure is
+ * silent, and only plain codes (a-z, 0-9, '_', '-') are written.
+ */
+static void network_cache_write(const Maillage__NetworkListResult *r)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char dir[4096], path[4200], tmp[4300];
+	FILE *fp;
+	size_t i;
+	int fd;
+
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/maillage", xdg);
+	else if (home != NULL && home[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/.cache/maillage", home);
+	else
+		return;
+	if (strlen(dir) > sizeof(dir) - 2)
+		return;
+	snprintf(path, sizeof(path), "%.*s", (int)(strrchr(dir, '/') - dir),
+		 dir);
+	(void)mkdir(path, 0700);
+	(void)mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/institutions", dir);
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	fp = fdopen(fd, "w");
+	if (fp == NULL) {
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	for (i = 0; i < r->n_institutions; i++) {
+		const char *c = r->institutions[i]->code;
+
+		if (c[0] != '\0' &&
+		    c[strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789_-")] ==
+			    '\0')
+			fprintf(fp, "%s\n", c);
+	}
+	if (fclose(fp) != 0 || rename(tmp, path) != 0)
+		unlink(tmp);
 }
 
 static int cmd_network_list_exec(struct cmd_ctx *ctx, int argc, char **argv)
@@ -138,6 +190,8 @@ static int cmd_network_list_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		     MAILLAGE__ENVELOPE__BODY_NETWORK_LIST_RESULT, &resp,
 		     &err) != 0)
 		return cmd_fail(ctx, &err);
+	if (!cmd_opt_isset(ctx, "kind") && !cmd_opt_isset(ctx, "departement"))
+		network_cache_write(resp->env->network_list_result);
 	if (ctx->json)
 		rc = network_list_json(resp->env->network_list_result);
 	else
@@ -148,9 +202,10 @@ static int cmd_network_list_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 static const struct cmd_option cmd_network_list_options[] = {
 	{"kind", 'k', "KIND",
-	 "only institutions of this kind (association, "
-	 "child_welfare, police...)"},
-	{"departement", 'd', "DEP", "only institutions of this département"},
+	 N_("only institutions of this kind (association, "
+	    "child_welfare, police...)")},
+	{"departement", 'd', "DEP",
+	 N_("only institutions of this département")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -158,8 +213,9 @@ const struct cmd_entry cmd_network_list_entry = {
 	.name = "network list",
 	.alias = NULL,
 	.usage = "[--kind KIND] [--departement DEP]",
-	.summary = "List the institutions of the partner network",
-	.help = "Lists the enabled institutions of the network, by "
+	.summary = N_("List the institutions of the partner network"),
+	.help = N_(
+		"Lists the enabled institutions of the network, by "
 		"département and kind:\n"
 		"code, kind, département, whether the institution is "
 		"connected (it has\n"
@@ -192,7 +248,7 @@ const struct cmd_entry cmd_network_list_entry = {
 		"  hlr    association    75   yes        never       0         "
 		"Hors la rue\n"
 		"  ase75  child_welfare  75   yes        2021-03-10  2         "
-		"Aide sociale...\n",
+		"Aide sociale...\n"),
 	.exec = cmd_network_list_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_network_list_check,
@@ -208,23 +264,23 @@ static void network_show_text(const Maillage__NetworkShowResult *r)
 	const Maillage__NetworkEntry *e = r->institution;
 	char n[32];
 
-	output_field("institution", e->code);
-	output_field("name", e->name);
-	output_field("kind", e->kind);
-	output_field("departement", e->departement);
-	output_field("contact", e->contact[0] != '\0' ? e->contact : "-");
-	output_field("enabled", e->enabled ? "yes" : "no");
-	output_field("connected", e->connected ? "yes" : "no");
-	output_field("last trained",
-		     e->last_trained[0] != '\0' ? e->last_trained : "never");
+	output_field(_("institution"), e->code);
+	output_field(_("name"), e->name);
+	output_field(_("kind"), e->kind);
+	output_field(_("departement"), e->departement);
+	output_field(_("contact"), e->contact[0] != '\0' ? e->contact : "-");
+	output_field(_("enabled"), e->enabled ? _("yes") : _("no"));
+	output_field(_("connected"), e->connected ? _("yes") : _("no"));
+	output_field(_("last trained"),
+		     e->last_trained[0] != '\0' ? e->last_trained : _("never"));
 	snprintf(n, sizeof(n), "%" PRIu32, e->sessions);
-	output_field("sessions attended", n);
+	output_field(_("sessions attended"), n);
 	snprintf(n, sizeof(n), "%" PRIu32, e->participants);
-	output_field("people trained", n);
+	output_field(_("people trained"), n);
 	if (r->lapse_years > 0) {
 		snprintf(n, sizeof(n), "%s (policy: %" PRIu32 " years)",
-			 e->lapsed ? "yes" : "no", r->lapse_years);
-		output_field("lapsed", n);
+			 e->lapsed ? _("yes") : _("no"), r->lapse_years);
+		output_field(_("lapsed"), n);
 	}
 }
 
@@ -247,7 +303,7 @@ static int cmd_network_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_fail(ctx, &err);
 	r = resp->env->network_show_result;
 	if (r->institution == NULL) {
-		output_warnx("the server answered without the institution");
+		output_warnx(_("the server answered without the institution"));
 		rc = MAILLAGE_EXIT_UNAVAILABLE;
 	} else if (ctx->json) {
 		json_t *o = network_json_entry(r->institution);
@@ -270,8 +326,9 @@ const struct cmd_entry cmd_network_show_entry = {
 	.name = "network show",
 	.alias = NULL,
 	.usage = "CODE",
-	.summary = "Show one institution of the partner network",
-	.help = "Shows an institution of the directory, enabled or not: "
+	.summary = N_("Show one institution of the partner network"),
+	.help = N_(
+		"Shows an institution of the directory, enabled or not: "
 		"code, name, kind,\n"
 		"département, contact point, whether it is enabled and "
 		"connected (it has\n"
@@ -293,7 +350,7 @@ const struct cmd_entry cmd_network_show_entry = {
 		"  institution: police75\n"
 		"  name: Brigade de protection des mineurs de Paris\n"
 		"  kind: police\n"
-		"  ...\n",
+		"  ...\n"),
 	.exec = cmd_network_show_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = NULL,

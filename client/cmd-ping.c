@@ -14,7 +14,7 @@
 #define CMD_PING_PAYLOAD 16
 
 static const struct cmd_option cmd_ping_options[] = {
-	{"count", 'c', "N", "number of pings, 1 to 10000 (default 1)"},
+	{"count", 'c', "N", N_("number of pings, 1 to 10000 (default 1)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -81,7 +81,7 @@ static int cmd_ping_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		    memcmp(pong->payload.data, payload, sizeof(payload)) != 0) {
 			frame_msg_free(resp);
 			cerr_set(&err, CERR_PROTOCOL,
-				 "the server's pong does not echo the ping");
+				 _("the server's pong does not echo the ping"));
 			return cmd_fail(ctx, &err);
 		}
 		rtt = (double)(t1 - t0) / 1000.0;
@@ -94,11 +94,11 @@ static int cmd_ping_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			database_ok = 0;
 		output_time_ms(when, pong->server_time_ms);
 		if (!ctx->json) {
-			printf("pong from %s", server);
+			printf(_("pong from %s"), server);
 			if (instance[0] != '\0')
-				printf(" (instance %s)", instance);
-			printf(": %.2f ms, database %s\n", rtt,
-			       pong->database_ok ? "ok" : "unavailable");
+				printf(_(" (instance %s)"), instance);
+			printf(_(": %.2f ms, database %s\n"), rtt,
+			       pong->database_ok ? _("ok") : _("unavailable"));
 			if (output_flush() != MAILLAGE_EXIT_OK ||
 			    output_closed()) {
 				frame_msg_free(resp);
@@ -119,7 +119,7 @@ static int cmd_ping_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 		return output_json(doc);
 	} else if (count > 1) {
-		printf("%u pings: min/avg/max = %.3f/%.3f/%.3f ms\n", count,
+		printf(_("%u pings: min/avg/max = %.3f/%.3f/%.3f ms\n"), count,
 		       min, sum / count, max);
 	}
 	return MAILLAGE_EXIT_OK;
@@ -129,8 +129,9 @@ const struct cmd_entry cmd_ping_entry = {
 	.name = "ping",
 	.alias = NULL,
 	.usage = "[--count N]",
-	.summary = "Check that the server and its database answer",
-	.help = "Sends a ping through an authenticated connection; the "
+	.summary = N_("Check that the server and its database answer"),
+	.help = N_(
+		"Sends a ping through an authenticated connection; the "
 		"server echoes it\n"
 		"after a round trip to its database (the ping is audited "
 		"like any\n"
@@ -150,7 +151,7 @@ const struct cmd_entry cmd_ping_entry = {
 		"  $ maillage ping\n"
 		"  pong from maillaged/0.1.0 (instance demo-1): 0.84 ms, "
 		"database ok\n"
-		"  $ maillage --json ping --count 10\n",
+		"  $ maillage --json ping --count 10\n"),
 	.exec = cmd_ping_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_ping_check,

@@ -234,21 +234,27 @@ static int rp_opts_read(struct cmd_ctx *ctx, struct rp_opts *o)
 	else if (strcmp(f, "html") == 0)
 		o->format = RP_HTML;
 	else
-		return cmd_usage_error(ctx,
-				       "--format is table, csv, json or html");
+		return cmd_usage_error(
+			ctx, _("--format is table, csv, json or html"));
 	if (ctx->json && o->format != RP_JSON)
-		return cmd_usage_error(ctx, "--json goes with --format json "
-					    "only");
+		return cmd_usage_error(ctx, _("--json goes with --format json "
+					      "only"));
 	if (lang != NULL && strcmp(lang, "en") != 0 && strcmp(lang, "fr") != 0)
-		return cmd_usage_error(ctx, "--lang is en or fr");
-	o->fr = lang != NULL && strcmp(lang, "fr") == 0;
+		return cmd_usage_error(ctx, _("--lang is en or fr"));
+	/* Tables and pages follow the user's language; CSV and JSON stay
+	 * in English unless asked. */
+	if (lang != NULL)
+		o->fr = strcmp(lang, "fr") == 0;
+	else
+		o->fr = (o->format == RP_TABLE || o->format == RP_HTML) &&
+			i18n_french();
 	o->publishable = cmd_opt_isset(ctx, "publishable");
 	return MAILLAGE_EXIT_OK;
 }
 
 static int rp_oom(void)
 {
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
 
@@ -642,16 +648,17 @@ static int rp_reach_opts(struct cmd_ctx *ctx, struct rp_period *p)
 	p->to = cmd_opt_value(ctx, "to");
 	if (cmd_opt_isset(ctx, "year")) {
 		if (p->from != NULL || p->to != NULL)
-			return cmd_usage_error(ctx, "--year excludes --from "
-						    "and --to");
+			return cmd_usage_error(ctx, _("--year excludes --from "
+						      "and --to"));
 		if (cmd_opt_uint(ctx, "year", 0, 1, 9999, &year) != 0)
 			return MAILLAGE_EXIT_USAGE;
 		p->year = (int32_t)year;
 		return MAILLAGE_EXIT_OK;
 	}
 	if (p->from == NULL || p->to == NULL)
-		return cmd_usage_error(ctx, "give --year YEAR, or --from DATE "
-					    "and --to DATE");
+		return cmd_usage_error(ctx,
+				       _("give --year YEAR, or --from DATE "
+					 "and --to DATE"));
 	return MAILLAGE_EXIT_OK;
 }
 
@@ -716,12 +723,14 @@ static int cmd_report_reach_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_report_reach_options[] = {
-	{"year", 'y', "YEAR", "the sessions held that year"},
-	{"from", 0, "DATE", "or those held from DATE..."},
-	{"to", 0, "DATE", "...to DATE (at most ten years)"},
-	{"format", 'F', "FORMAT", "table (default), csv, json or html"},
-	{"publishable", 'p', NULL, "hide counts under 5 (see below)"},
-	{"lang", 0, "en|fr", "language of the labels (default en)"},
+	{"year", 'y', "YEAR", N_("the sessions held that year")},
+	{"from", 0, "DATE", N_("or those held from DATE...")},
+	{"to", 0, "DATE", N_("...to DATE (at most ten years)")},
+	{"format", 'F', "FORMAT", N_("table (default), csv, json or html")},
+	{"publishable", 'p', NULL, N_("hide counts under 5 (see below)")},
+	{"lang", 0, "en|fr",
+	 N_("language of the labels (default: that of the messages; en for csv "
+	    "and json)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -731,8 +740,10 @@ const struct cmd_entry cmd_report_reach_entry = {
 	.usage = "(--year YEAR | --from DATE --to DATE)\n"
 		 "       [--format table|csv|json|html] [--publishable] "
 		 "[--lang en|fr]",
-	.summary = "Report the reach of the awareness sessions (coordinators)",
-	.help = "Reports the awareness sessions held in a year or a period: "
+	.summary =
+		N_("Report the reach of the awareness sessions (coordinators)"),
+	.help = N_(
+		"Reports the awareness sessions held in a year or a period: "
 		"sessions,\n"
 		"people trained, institutions reached and hours, the mean "
 		"self-assessment\n"
@@ -776,7 +787,7 @@ const struct cmd_entry cmd_report_reach_entry = {
 		"  $ maillage report reach --year 2021 --format html --lang "
 		"fr > portee-2021.html\n"
 		"  $ maillage report reach --year 2021 --publishable --format "
-		"csv\n",
+		"csv\n"),
 	.exec = cmd_report_reach_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_report_reach_check,
@@ -870,9 +881,10 @@ static int rp_impact_complete(const Maillage__ImpactRow *row)
 static int rp_impact_table(const struct rp_opts *o, const struct rp_impact *m)
 {
 	static const char *const headers[] = {
-		"INSTITUTION", "KIND",		"DEP",		"SESSIONS",
-		"PEOPLE",      "FIRST SESSION", "NOTICES -12M", "+12M",
-		"IDENT -12M",  "+12M",		"AFTER DAYS",	"NAME",
+		N_("INSTITUTION"),  N_("KIND"),	      N_("DEP"),
+		N_("SESSIONS"),	    N_("PEOPLE"),     N_("FIRST SESSION"),
+		N_("NOTICES -12M"), N_("+12M"),	      N_("IDENT -12M"),
+		N_("+12M"),	    N_("AFTER DAYS"), N_("NAME"),
 	};
 	struct view_table *t = view_table_new(12, headers);
 	char v[RI_COUNT][24], days[16];
@@ -1185,13 +1197,16 @@ static int cmd_report_impact_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_report_impact_options[] = {
-	{"kind", 'k', "KIND", "only institutions of this kind"},
-	{"departement", 'd', "DEP", "only institutions of this département"},
-	{"format", 'F', "FORMAT", "table (default), csv, json or html"},
+	{"kind", 'k', "KIND", N_("only institutions of this kind")},
+	{"departement", 'd', "DEP",
+	 N_("only institutions of this département")},
+	{"format", 'F', "FORMAT", N_("table (default), csv, json or html")},
 	{"publishable", 'p', NULL,
-	 "hide counts of participants, notices and identifications under "
-	 "5"},
-	{"lang", 0, "en|fr", "language of the texts (default en)"},
+	 N_("hide counts of participants, notices and identifications under "
+	    "5")},
+	{"lang", 0, "en|fr",
+	 N_("language of the texts (default: that of the messages; en for csv "
+	    "and json)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -1201,9 +1216,10 @@ const struct cmd_entry cmd_report_impact_entry = {
 	.usage = "[--kind KIND] [--departement DEP]\n"
 		 "       [--format table|csv|json|html] [--publishable] "
 		 "[--lang en|fr]",
-	.summary = "Report notices and identifications around training "
-		   "(coordinators)",
-	.help = "For each institution whose staff attended at least one "
+	.summary = N_("Report notices and identifications around training "
+		      "(coordinators)"),
+	.help = N_(
+		"For each institution whose staff attended at least one "
 		"session: the\n"
 		"sessions attended, the people trained, and around its first "
 		"session\n"
@@ -1238,7 +1254,7 @@ const struct cmd_entry cmd_report_impact_entry = {
 		"Example:\n"
 		"  $ maillage report impact --kind police\n"
 		"  $ maillage report impact --format html --publishable > "
-		"impact.html\n",
+		"impact.html\n"),
 	.exec = cmd_report_impact_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_report_impact_check,

@@ -60,7 +60,7 @@ struct tr_draft {
 
 static int tr_oom(void)
 {
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
 
@@ -221,18 +221,19 @@ static int tr_parse_attendee(struct cmd_ctx *ctx, struct tr_draft *d,
 	output_clean(sp, sizeof(sp), spec);
 	if (colon == NULL || colon == spec ||
 	    (size_t)(colon - spec) >= sizeof(inst))
-		return cmd_usage_error(ctx,
-				       "--attendee %s: expected "
-				       "INSTITUTION:PROFILE=N[,PROFILE=N...]",
-				       sp);
+		return cmd_usage_error(
+			ctx,
+			_("--attendee %s: expected "
+			  "INSTITUTION:PROFILE=N[,PROFILE=N...]"),
+			sp);
 	memcpy(inst, spec, (size_t)(colon - spec));
 	inst[colon - spec] = '\0';
 	if (cmd_strv_split(&items, colon + 1) != 0)
 		return tr_oom();
 	if (items.n == 0) {
 		rc = cmd_usage_error(ctx,
-				     "--attendee %s: no PROFILE=N after the "
-				     "institution",
+				     _("--attendee %s: no PROFILE=N after the "
+				       "institution"),
 				     sp);
 		goto out;
 	}
@@ -248,8 +249,8 @@ static int tr_parse_attendee(struct cmd_ctx *ctx, struct tr_draft *d,
 		if (eq == NULL || eq == items.v[i] ||
 		    tr_parse_long(eq + 1, &n) != 0) {
 			rc = cmd_usage_error(ctx,
-					     "--attendee %s: expected "
-					     "PROFILE=N with N a number",
+					     _("--attendee %s: expected "
+					       "PROFILE=N with N a number"),
 					     sp);
 			goto out;
 		}
@@ -308,12 +309,12 @@ static int tr_json_strings(const char *path, const char *key, json_t *v,
 			       ? tr_oom()
 			       : MAILLAGE_EXIT_OK;
 	if (!json_is_array(v))
-		return tr_file_error(path, "'%s' must be an array of strings",
-				     key);
+		return tr_file_error(
+			path, _("'%s' must be an array of strings"), key);
 	json_array_foreach(v, i, item)
 	{
 		if (!json_is_string(item))
-			return tr_file_error(path, "'%s' must hold strings",
+			return tr_file_error(path, _("'%s' must hold strings"),
 					     key);
 		if (cmd_strv_push(sv, json_string_value(item)) != 0)
 			return tr_oom();
@@ -335,8 +336,8 @@ static int tr_json_participants(const char *path, struct tr_att *a, json_t *v)
 			if (tr_json_long(n, &count) != 0)
 				return tr_file_error(
 					path,
-					"participants of '%s': not a "
-					"number",
+					_("participants of '%s': not a "
+					  "number"),
 					profile);
 			if (tr_att_add(a, profile, count) != 0)
 				return tr_oom();
@@ -344,8 +345,8 @@ static int tr_json_participants(const char *path, struct tr_att *a, json_t *v)
 		return MAILLAGE_EXIT_OK;
 	}
 	if (!json_is_array(v))
-		return tr_file_error(path, "'participants' must be an object "
-					   "{\"PROFILE\": N} or an array");
+		return tr_file_error(path, _("'participants' must be an object "
+					     "{\"PROFILE\": N} or an array"));
 	json_array_foreach(v, i, item)
 	{
 		json_t *p = json_object_get(item, "profile");
@@ -354,9 +355,9 @@ static int tr_json_participants(const char *path, struct tr_att *a, json_t *v)
 		if (!json_is_string(p) || tr_json_long(n, &count) != 0)
 			return tr_file_error(
 				path,
-				"participants %zu: expected "
-				"{\"profile\": \"...\", \"count\": "
-				"N}",
+				_("participants %zu: expected "
+				  "{\"profile\": \"...\", \"count\": "
+				  "N}"),
 				i + 1);
 		if (tr_att_add(a, json_string_value(p), count) != 0)
 			return tr_oom();
@@ -387,7 +388,7 @@ static int tr_json_attendance(const char *path, struct tr_draft *d, json_t *v)
 	int rc;
 
 	if (!json_is_array(v))
-		return tr_file_error(path, "'attendance' must be an array");
+		return tr_file_error(path, _("'attendance' must be an array"));
 	tr_att_clear(d);
 	json_array_foreach(v, i, item)
 	{
@@ -396,9 +397,9 @@ static int tr_json_attendance(const char *path, struct tr_draft *d, json_t *v)
 
 		if (!json_is_object(item) || !json_is_string(inst))
 			return tr_file_error(path,
-					     "attendance %zu: expected "
-					     "{\"institution\": \"CODE\", "
-					     "\"participants\": ...}",
+					     _("attendance %zu: expected "
+					       "{\"institution\": \"CODE\", "
+					       "\"participants\": ...}"),
 					     i + 1);
 		a = tr_att_new(d, json_string_value(inst));
 		if (a == NULL)
@@ -411,7 +412,7 @@ static int tr_json_attendance(const char *path, struct tr_draft *d, json_t *v)
 			if (strcmp(key, "participants") != 0)
 				return tr_file_error(
 					path,
-					"attendance %zu: unknown key '%s'",
+					_("attendance %zu: unknown key '%s'"),
 					i + 1, output_clean(k, sizeof(k), key));
 			rc = tr_json_participants(path, a, m);
 			if (rc != MAILLAGE_EXIT_OK)
@@ -431,7 +432,7 @@ static int tr_json_score(const char *path, const char *key, json_t *v, int *has,
 		return MAILLAGE_EXIT_OK;
 	}
 	if (!json_is_number(v))
-		return tr_file_error(path, "'%s' must be a number or null",
+		return tr_file_error(path, _("'%s' must be a number or null"),
 				     key);
 	*set = 1;
 	*out = json_number_value(v);
@@ -442,7 +443,7 @@ static int tr_json_string(const char *path, const char *key, json_t *v,
 			  char **dst)
 {
 	if (!json_is_string(v))
-		return tr_file_error(path, "'%s' must be a string", key);
+		return tr_file_error(path, _("'%s' must be a string"), key);
 	return tr_set(dst, json_string_value(v)) != 0 ? tr_oom()
 						      : MAILLAGE_EXIT_OK;
 }
@@ -465,8 +466,8 @@ static int tr_json_member(struct tr_draft *d, const char *path, const char *key,
 		return tr_json_string(path, key, v, &d->key);
 	if (strcmp(key, "duration_minutes") == 0) {
 		if (tr_json_long(v, &d->duration) != 0)
-			return tr_file_error(path, "'duration_minutes' must "
-						   "be an integer");
+			return tr_file_error(path, _("'duration_minutes' must "
+						     "be an integer"));
 		d->has_duration = 1;
 		return MAILLAGE_EXIT_OK;
 	}
@@ -488,7 +489,7 @@ static int tr_json_member(struct tr_draft *d, const char *path, const char *key,
 				     &d->post);
 	if (tr_answer_only(key, ignored))
 		return MAILLAGE_EXIT_OK;
-	return tr_file_error(path, "unknown key '%s'",
+	return tr_file_error(path, _("unknown key '%s'"),
 			     output_clean(k, sizeof(k), key));
 }
 
@@ -505,13 +506,13 @@ static int tr_from_file(struct tr_draft *d, const char *path)
 		doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (doc == NULL) {
 		if (jerr.line > 0)
-			return tr_file_error(path, "line %d: %s", jerr.line,
+			return tr_file_error(path, _("line %d: %s"), jerr.line,
 					     jerr.text);
 		return tr_file_error(path, "%s", jerr.text);
 	}
 	if (!json_is_object(doc)) {
 		json_decref(doc);
-		return tr_file_error(path, "expected a JSON object");
+		return tr_file_error(path, _("expected a JSON object"));
 	}
 	json_object_foreach(doc, key, v)
 	{
@@ -544,9 +545,9 @@ static int tr_from_options(struct cmd_ctx *ctx, struct tr_draft *d)
 		return tr_oom();
 	if ((v = cmd_opt_value(ctx, "duration")) != NULL) {
 		if (tr_parse_duration(v, &d->duration) != 0)
-			return cmd_usage_error(ctx,
-					       "--duration is minutes (90) or "
-					       "hours and minutes (1h30, 3h)");
+			return cmd_usage_error(
+				ctx, _("--duration is minutes (90) or "
+				       "hours and minutes (1h30, 3h)"));
 		d->has_duration = 1;
 	}
 	n = cmd_opt_count(ctx, "attendee");
@@ -581,12 +582,14 @@ static int tr_from_options(struct cmd_ctx *ctx, struct tr_draft *d)
 	}
 	if ((v = cmd_opt_value(ctx, "pre-score")) != NULL) {
 		if (tr_parse_score(v, &d->pre) != 0)
-			return cmd_usage_error(ctx, "--pre-score is a number");
+			return cmd_usage_error(ctx,
+					       _("--pre-score is a number"));
 		d->has_pre = d->pre_set = 1;
 	}
 	if ((v = cmd_opt_value(ctx, "post-score")) != NULL) {
 		if (tr_parse_score(v, &d->post) != 0)
-			return cmd_usage_error(ctx, "--post-score is a number");
+			return cmd_usage_error(ctx,
+					       _("--post-score is a number"));
 		d->has_post = d->post_set = 1;
 	}
 	if (cmd_opt_isset(ctx, "no-scores")) {
@@ -603,8 +606,8 @@ static int tr_new_key(struct tr_draft *d)
 	size_t i;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
-		output_warnx("cannot generate an idempotency key: no "
-			     "randomness; give one with --key");
+		output_warnx(_("cannot generate an idempotency key: no "
+			       "randomness; give one with --key"));
 		return MAILLAGE_EXIT_UNAVAILABLE;
 	}
 	for (i = 0; i < sizeof(raw); i++)
@@ -625,10 +628,12 @@ static int tr_draft_read(struct cmd_ctx *ctx, struct tr_draft **out)
 	if (cmd_opt_isset(ctx, "no-scores") &&
 	    (cmd_opt_isset(ctx, "pre-score") ||
 	     cmd_opt_isset(ctx, "post-score")))
-		return cmd_usage_error(ctx, "--no-scores excludes --pre-score "
-					    "and --post-score");
+		return cmd_usage_error(ctx,
+				       _("--no-scores excludes --pre-score "
+					 "and --post-score"));
 	if (cmd_opt_isset(ctx, "no-trainers") && cmd_opt_isset(ctx, "trainer"))
-		return cmd_usage_error(ctx, "--no-trainers excludes --trainer");
+		return cmd_usage_error(ctx,
+				       _("--no-trainers excludes --trainer"));
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return tr_oom();
@@ -807,7 +812,7 @@ static void tr_draft_overlay(struct tr_draft *base, struct tr_draft *over)
 static const char *tr_duration(char buf[32], int32_t minutes)
 {
 	if (minutes < 60)
-		snprintf(buf, 32, "%dmin", (int)minutes);
+		snprintf(buf, 32, _("%dmin"), (int)minutes);
 	else
 		snprintf(buf, 32, "%dh%02d", (int)(minutes / 60),
 			 (int)(minutes % 60));
@@ -893,33 +898,34 @@ static json_t *tr_json_session(const Maillage__TrainingSession *s)
 
 static void tr_session_text(const Maillage__TrainingSession *s)
 {
-	static const char *const headers[] = {"INSTITUTION", "KIND", "DEP",
-					      "PROFILE", "PARTICIPANTS"};
+	static const char *const headers[] = {N_("INSTITUTION"), N_("KIND"),
+					      N_("DEP"), N_("PROFILE"),
+					      N_("PARTICIPANTS")};
 	struct view_table *t;
 	char buf[128], dur[32];
 	size_t i, j;
 
 	printf("session %" PRId64 " (version %" PRIu32 ")\n", s->id,
 	       s->version);
-	output_field("held on", s->held_on);
+	output_field(_("held on"), s->held_on);
 	snprintf(buf, sizeof(buf), "%s, %s",
 		 tr_duration(dur, s->duration_minutes), s->format);
-	output_field("duration and format", buf);
+	output_field(_("duration and format"), buf);
 	if (s->title[0] != '\0')
-		output_field("title", s->title);
+		output_field(_("title"), s->title);
 	snprintf(buf, sizeof(buf), "%" PRIu32 " from %zu institution%s",
 		 s->participants, s->n_attendance,
 		 s->n_attendance == 1 ? "" : "s");
-	output_field("participants", buf);
+	output_field(_("participants"), buf);
 	if (s->n_modules > 0) {
-		printf("modules: ");
+		printf(_("modules: "));
 		for (i = 0; i < s->n_modules; i++)
 			printf("%s%s", i > 0 ? ", " : "",
 			       output_clean(buf, sizeof(buf), s->modules[i]));
 		putchar('\n');
 	}
 	if (s->n_trainers > 0) {
-		printf("trainers: ");
+		printf(_("trainers: "));
 		for (i = 0; i < s->n_trainers; i++)
 			printf("%s%s", i > 0 ? ", " : "",
 			       output_clean(buf, sizeof(buf), s->trainers[i]));
@@ -932,20 +938,20 @@ static void tr_session_text(const Maillage__TrainingSession *s)
 			snprintf(pre, sizeof(pre), "%.2f", s->pre_score);
 		if (s->post_score_set)
 			snprintf(post, sizeof(post), "%.2f", s->post_score);
-		snprintf(buf, sizeof(buf), "%s before, %s after (out of 10)",
+		snprintf(buf, sizeof(buf), _("%s before, %s after (out of 10)"),
 			 pre, post);
-		output_field("self-assessment", buf);
+		output_field(_("self-assessment"), buf);
 	}
-	snprintf(buf, sizeof(buf), "%s by %s", s->created_at, s->created_by);
-	output_field("recorded", buf);
+	snprintf(buf, sizeof(buf), _("%s by %s"), s->created_at, s->created_by);
+	output_field(_("recorded"), buf);
 	if (s->version > 1) {
-		snprintf(buf, sizeof(buf), "%s by %s", s->updated_at,
+		snprintf(buf, sizeof(buf), _("%s by %s"), s->updated_at,
 			 s->updated_by);
-		output_field("last edited", buf);
+		output_field(_("last edited"), buf);
 	}
 	t = view_table_new(5, headers);
 	if (t == NULL) {
-		output_warnx("out of memory");
+		output_warnx(_("out of memory"));
 		return;
 	}
 	for (i = 0; i < s->n_attendance; i++) {
@@ -964,7 +970,7 @@ static void tr_session_text(const Maillage__TrainingSession *s)
 			cells[4] = n;
 			if (view_table_add(t, cells) != 0) {
 				view_table_free(t);
-				output_warnx("out of memory");
+				output_warnx(_("out of memory"));
 				return;
 			}
 		}
@@ -982,7 +988,7 @@ static int tr_print_result(struct cmd_ctx *ctx,
 	const Maillage__TrainingSession *s = r->session;
 
 	if (s == NULL) {
-		output_warnx("the server answered without the session");
+		output_warnx(_("the server answered without the session"));
 		return MAILLAGE_EXIT_UNAVAILABLE;
 	}
 	if (ctx->json) {
@@ -998,8 +1004,9 @@ static int tr_print_result(struct cmd_ctx *ctx,
 	}
 	if (verb != NULL) {
 		if (replayed)
-			printf("session %" PRId64 " had already been recorded "
-			       "with this key (nothing new stored)\n",
+			printf(_("session %" PRId64
+				 " had already been recorded "
+				 "with this key (nothing new stored)\n"),
 			       s->id);
 		else
 			printf("session %" PRId64 " %s: version %" PRIu32
@@ -1022,11 +1029,11 @@ static int cmd_training_add_check(struct cmd_ctx *ctx, int argc, char **argv)
 	if ((rc = tr_draft_read(ctx, &d)) != MAILLAGE_EXIT_OK)
 		return rc;
 	if (d->held_on == NULL)
-		return cmd_usage_error(ctx, "the date of the session is "
-					    "missing (--date)");
+		return cmd_usage_error(ctx, _("the date of the session is "
+					      "missing (--date)"));
 	if (!d->has_att || d->n_att == 0)
-		return cmd_usage_error(ctx, "no attending institution "
-					    "(--attendee INST:PROFILE=N)");
+		return cmd_usage_error(ctx, _("no attending institution "
+					      "(--attendee INST:PROFILE=N)"));
 	if ((d->key == NULL || d->key[0] == '\0') &&
 	    !cmd_opt_isset(ctx, "key") &&
 	    (rc = tr_new_key(d)) != MAILLAGE_EXIT_OK)
@@ -1069,9 +1076,9 @@ static int cmd_training_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = cmd_fail(ctx, &err);
 		if (rc == MAILLAGE_EXIT_UNAVAILABLE && err.kind != CERR_LOCAL &&
 		    d->key_generated)
-			output_warnx("the session may have been recorded; to "
-				     "try again without risk of recording it "
-				     "twice, add --key %s",
+			output_warnx(_("the session may have been recorded; to "
+				       "try again without risk of recording it "
+				       "twice, add --key %s"),
 				     d->key);
 		return rc;
 	}
@@ -1083,21 +1090,22 @@ static int cmd_training_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_training_add_options[] = {
-	{"date", 'd', "DATE", "the day the session was held (YYYY-MM-DD)"},
-	{"duration", 0, "DURATION", "minutes (90) or hours (1h30, 3h)"},
-	{"format", 0, "FORMAT", "on_site or remote"},
-	{"title", 0, "TEXT", "a title (optional)"},
+	{"date", 'd', "DATE", N_("the day the session was held (YYYY-MM-DD)")},
+	{"duration", 0, "DURATION", N_("minutes (90) or hours (1h30, 3h)")},
+	{"format", 0, "FORMAT", N_("on_site or remote")},
+	{"title", 0, "TEXT", N_("a title (optional)")},
 	{"attendee", 'a', "INST:PROFILE=N[,...]",
-	 "an attending institution and its participants by profile "
-	 "(repeatable)"},
-	{"module", 'm', "CODE[,CODE...]", "a module covered (repeatable)"},
-	{"trainer", 't', "NAME", "who ran the session (repeatable)"},
-	{"no-trainers", 0, NULL, "no trainer (edit: remove them)"},
-	{"pre-score", 0, "X", "self-assessment before, 0 to 10"},
-	{"post-score", 0, "X", "self-assessment after, 0 to 10"},
-	{"no-scores", 0, NULL, "no self-assessment (edit: remove them)"},
-	{"key", 0, "KEY", "idempotency key (default: a random one)"},
-	{"file", 'f', "FILE", "read the session from a JSON file (-: stdin)"},
+	 N_("an attending institution and its participants by profile "
+	    "(repeatable)")},
+	{"module", 'm', "CODE[,CODE...]", N_("a module covered (repeatable)")},
+	{"trainer", 't', "NAME", N_("who ran the session (repeatable)")},
+	{"no-trainers", 0, NULL, N_("no trainer (edit: remove them)")},
+	{"pre-score", 0, "X", N_("self-assessment before, 0 to 10")},
+	{"post-score", 0, "X", N_("self-assessment after, 0 to 10")},
+	{"no-scores", 0, NULL, N_("no self-assessment (edit: remove them)")},
+	{"key", 0, "KEY", N_("idempotency key (default: a random one)")},
+	{"file", 'f', "FILE",
+	 N_("read the session from a JSON file (-: stdin)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -1110,8 +1118,9 @@ const struct cmd_entry cmd_training_add_entry = {
 		 "       [--trainer NAME]... [--title TEXT] [--pre-score X "
 		 "--post-score X]\n"
 		 "       [--key KEY] [--file session.json]",
-	.summary = "Record an awareness session (coordinators)",
-	.help = "Records an awareness session that has been held: its date, "
+	.summary = N_("Record an awareness session (coordinators)"),
+	.help = N_(
+		"Records an awareness session that has been held: its date, "
 		"duration and\n"
 		"format, each attending institution with its number of "
 		"participants by\n"
@@ -1156,7 +1165,7 @@ const struct cmd_entry cmd_training_add_entry = {
 		"      --module phenomenon,identification --trainer \"Équipe "
 		"HLR\" \\\n"
 		"      --pre-score 4.5 --post-score 7.5\n"
-		"  session 1 recorded: version 1\n",
+		"  session 1 recorded: version 1\n"),
 	.exec = cmd_training_add_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_training_add_check,
@@ -1177,7 +1186,7 @@ static int cmd_training_edit_check(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_arg_id(ctx, "session id", argv[0], &id) != 0)
 		return MAILLAGE_EXIT_USAGE;
 	if (cmd_opt_isset(ctx, "key"))
-		return cmd_usage_error(ctx, "--key goes with training add");
+		return cmd_usage_error(ctx, _("--key goes with training add"));
 	if ((rc = tr_draft_read(ctx, &d)) != MAILLAGE_EXIT_OK)
 		return rc;
 	if (cmd_opt_isset(ctx, "version") &&
@@ -1202,7 +1211,7 @@ static int tr_fetch(struct cmd_ctx *ctx, int64_t id, struct frame_msg **resp)
 	if ((*resp)->env->training_result->session == NULL) {
 		frame_msg_free(*resp);
 		*resp = NULL;
-		output_warnx("the server answered without the session");
+		output_warnx(_("the server answered without the session"));
 		return MAILLAGE_EXIT_UNAVAILABLE;
 	}
 	return MAILLAGE_EXIT_OK;
@@ -1260,24 +1269,24 @@ out:
 }
 
 static const struct cmd_option cmd_training_edit_options[] = {
-	{"date", 'd', "DATE", "the day the session was held (YYYY-MM-DD)"},
-	{"duration", 0, "DURATION", "minutes (90) or hours (1h30, 3h)"},
-	{"format", 0, "FORMAT", "on_site or remote"},
-	{"title", 0, "TEXT", "a title (\"\" to remove it)"},
+	{"date", 'd', "DATE", N_("the day the session was held (YYYY-MM-DD)")},
+	{"duration", 0, "DURATION", N_("minutes (90) or hours (1h30, 3h)")},
+	{"format", 0, "FORMAT", N_("on_site or remote")},
+	{"title", 0, "TEXT", N_("a title (\"\" to remove it)")},
 	{"attendee", 'a', "INST:PROFILE=N[,...]",
-	 "replaces the whole attendance (repeatable)"},
+	 N_("replaces the whole attendance (repeatable)")},
 	{"module", 'm', "CODE[,CODE...]",
-	 "replaces the modules covered (repeatable)"},
-	{"trainer", 't', "NAME", "replaces the trainers (repeatable)"},
-	{"no-trainers", 0, NULL, "remove the trainers"},
-	{"pre-score", 0, "X", "self-assessment before, 0 to 10"},
-	{"post-score", 0, "X", "self-assessment after, 0 to 10"},
-	{"no-scores", 0, NULL, "remove the self-assessment scores"},
+	 N_("replaces the modules covered (repeatable)")},
+	{"trainer", 't', "NAME", N_("replaces the trainers (repeatable)")},
+	{"no-trainers", 0, NULL, N_("remove the trainers")},
+	{"pre-score", 0, "X", N_("self-assessment before, 0 to 10")},
+	{"post-score", 0, "X", N_("self-assessment after, 0 to 10")},
+	{"no-scores", 0, NULL, N_("remove the self-assessment scores")},
 	{"version", 0, "N",
-	 "refuse if the session is no longer at this version "
-	 "(default: the version read just before)"},
-	{"key", 0, "KEY", "(not for edit)"},
-	{"file", 'f', "FILE", "read changes from a JSON file (-: stdin)"},
+	 N_("refuse if the session is no longer at this version "
+	    "(default: the version read just before)")},
+	{"key", 0, "KEY", N_("(not for edit)")},
+	{"file", 'f', "FILE", N_("read changes from a JSON file (-: stdin)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -1291,34 +1300,34 @@ const struct cmd_entry cmd_training_edit_entry = {
 		 "       [--trainer NAME]... [--pre-score X] [--post-score X] "
 		 "[--no-scores]\n"
 		 "       [--version N] [--file session.json]",
-	.summary = "Correct a recorded awareness session (coordinators)",
-	.help = "Changes a recorded session: what the options or the file "
-		"give replaces\n"
-		"the session's value, the rest stays. --attendee, --module "
-		"and --trainer\n"
-		"replace the whole attendance, module list or trainer list. "
-		"The session\n"
-		"is replaced whole, in one transaction, with the version it "
-		"had when it\n"
-		"was read: if another coordinator changed it in between, "
-		"the edit is\n"
-		"refused (CONFLICT on \"version\") and nothing is changed; "
-		"show it again\n"
-		"and redo the edit. --file takes the shape of 'training "
-		"show --json',\n"
-		"so a session can be printed, corrected and sent back.\n"
-		"\n"
-		"With --json: the session as 'training show --json' prints "
-		"it, and\n"
-		"\"replayed\" (false).\n"
-		"\n"
-		"Example:\n"
-		"  $ maillage training edit 3 --attendee "
-		"police75:police_officer=14 \\\n"
-		"      --attendee ase75:social_worker=4\n"
-		"  session 3 edited: version 2\n"
-		"  $ maillage --json training show 3 > s.json; vi s.json\n"
-		"  $ maillage training edit 3 --file s.json\n",
+	.summary = N_("Correct a recorded awareness session (coordinators)"),
+	.help = N_("Changes a recorded session: what the options or the file "
+		   "give replaces\n"
+		   "the session's value, the rest stays. --attendee, --module "
+		   "and --trainer\n"
+		   "replace the whole attendance, module list or trainer list. "
+		   "The session\n"
+		   "is replaced whole, in one transaction, with the version it "
+		   "had when it\n"
+		   "was read: if another coordinator changed it in between, "
+		   "the edit is\n"
+		   "refused (CONFLICT on \"version\") and nothing is changed; "
+		   "show it again\n"
+		   "and redo the edit. --file takes the shape of 'training "
+		   "show --json',\n"
+		   "so a session can be printed, corrected and sent back.\n"
+		   "\n"
+		   "With --json: the session as 'training show --json' prints "
+		   "it, and\n"
+		   "\"replayed\" (false).\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage training edit 3 --attendee "
+		   "police75:police_officer=14 \\\n"
+		   "      --attendee ase75:social_worker=4\n"
+		   "  session 3 edited: version 2\n"
+		   "  $ maillage --json training show 3 > s.json; vi s.json\n"
+		   "  $ maillage training edit 3 --file s.json\n"),
 	.exec = cmd_training_edit_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_training_edit_check,
@@ -1359,32 +1368,32 @@ const struct cmd_entry cmd_training_show_entry = {
 	.name = "training show",
 	.alias = NULL,
 	.usage = "SESSION",
-	.summary = "Show an awareness session (coordinators)",
-	.help = "Shows a recorded session: date, duration, format, title, "
-		"modules,\n"
-		"trainers, self-assessment scores, who recorded and last "
-		"edited it, and\n"
-		"the participants of each attending institution by "
-		"profile.\n"
-		"\n"
-		"With --json: {\"id\", \"held_on\", \"duration_minutes\", "
-		"\"format\", \"title\",\n"
-		"\"attendance\": [{\"institution\", \"institution_name\", "
-		"\"institution_kind\",\n"
-		"\"departement\", \"participants\": [{\"profile\", "
-		"\"count\"}], \"total\"}],\n"
-		"\"modules\", \"trainers\", \"pre_score\", \"post_score\" "
-		"(null when not given),\n"
-		"\"version\", \"participants\", \"created_at\", "
-		"\"created_by\", \"updated_at\",\n"
-		"\"updated_by\"}.\n"
-		"\n"
-		"Example:\n"
-		"  $ maillage training show 1\n"
-		"  session 1 (version 1)\n"
-		"  held on: 2021-03-10\n"
-		"  duration and format: 3h00, on_site\n"
-		"  ...\n",
+	.summary = N_("Show an awareness session (coordinators)"),
+	.help = N_("Shows a recorded session: date, duration, format, title, "
+		   "modules,\n"
+		   "trainers, self-assessment scores, who recorded and last "
+		   "edited it, and\n"
+		   "the participants of each attending institution by "
+		   "profile.\n"
+		   "\n"
+		   "With --json: {\"id\", \"held_on\", \"duration_minutes\", "
+		   "\"format\", \"title\",\n"
+		   "\"attendance\": [{\"institution\", \"institution_name\", "
+		   "\"institution_kind\",\n"
+		   "\"departement\", \"participants\": [{\"profile\", "
+		   "\"count\"}], \"total\"}],\n"
+		   "\"modules\", \"trainers\", \"pre_score\", \"post_score\" "
+		   "(null when not given),\n"
+		   "\"version\", \"participants\", \"created_at\", "
+		   "\"created_by\", \"updated_at\",\n"
+		   "\"updated_by\"}.\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage training show 1\n"
+		   "  session 1 (version 1)\n"
+		   "  held on: 2021-03-10\n"
+		   "  duration and format: 3h00, on_site\n"
+		   "  ...\n"),
 	.exec = cmd_training_show_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_training_check_id,
@@ -1409,17 +1418,17 @@ static int tr_list_opts(struct cmd_ctx *ctx, struct tr_period *p,
 	memset(p, 0, sizeof(*p));
 	if (cmd_opt_isset(ctx, "year")) {
 		if (from != NULL || to != NULL)
-			return cmd_usage_error(ctx, "--year excludes --from "
-						    "and --to");
+			return cmd_usage_error(ctx, _("--year excludes --from "
+						      "and --to"));
 		if (cmd_opt_uint(ctx, "year", 0, 1000, 9999, &year) != 0)
 			return MAILLAGE_EXIT_USAGE;
 		snprintf(p->from, sizeof(p->from), "%04u-01-01", year);
 		snprintf(p->to, sizeof(p->to), "%04u-12-31", year);
 	} else {
 		if (from != NULL && strlen(from) >= sizeof(p->from))
-			return cmd_usage_error(ctx, "--from is YYYY-MM-DD");
+			return cmd_usage_error(ctx, _("--from is YYYY-MM-DD"));
 		if (to != NULL && strlen(to) >= sizeof(p->to))
-			return cmd_usage_error(ctx, "--to is YYYY-MM-DD");
+			return cmd_usage_error(ctx, _("--to is YYYY-MM-DD"));
 		snprintf(p->from, sizeof(p->from), "%s",
 			 from != NULL ? from : "");
 		snprintf(p->to, sizeof(p->to), "%s", to != NULL ? to : "");
@@ -1492,14 +1501,15 @@ static const char *tr_join(char *buf, size_t size, char *const *v, size_t n)
 static int tr_list_text(const Maillage__TrainingListResult *r)
 {
 	static const char *const headers[] = {
-		"SESSION",	"DATE",		"FORMAT",  "DURATION",
-		"PARTICIPANTS", "INSTITUTIONS", "MODULES", "TITLE",
+		N_("SESSION"),	N_("DATE"),	    N_("FORMAT"),
+		N_("DURATION"), N_("PARTICIPANTS"), N_("INSTITUTIONS"),
+		N_("MODULES"),	N_("TITLE"),
 	};
 	struct view_table *t;
 	size_t i;
 
 	if (r->n_sessions == 0) {
-		printf("No sessions.\n");
+		printf(_("No sessions.\n"));
 		return MAILLAGE_EXIT_OK;
 	}
 	t = view_table_new(8, headers);
@@ -1569,12 +1579,12 @@ static int cmd_training_list_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_training_list_options[] = {
-	{"year", 'y', "YEAR", "sessions held that year"},
-	{"from", 0, "DATE", "sessions held on or after DATE"},
-	{"to", 0, "DATE", "sessions held on or before DATE"},
-	{"institution", 'i', "CODE", "sessions this institution attended"},
-	{"limit", 'n', "N", "at most N sessions (default 100)"},
-	{"before", 0, "SESSION", "the sessions after this one (paging)"},
+	{"year", 'y', "YEAR", N_("sessions held that year")},
+	{"from", 0, "DATE", N_("sessions held on or after DATE")},
+	{"to", 0, "DATE", N_("sessions held on or before DATE")},
+	{"institution", 'i', "CODE", N_("sessions this institution attended")},
+	{"limit", 'n', "N", N_("at most N sessions (default 100)")},
+	{"before", 0, "SESSION", N_("the sessions after this one (paging)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -1583,8 +1593,9 @@ const struct cmd_entry cmd_training_list_entry = {
 	.alias = NULL,
 	.usage = "[--year YEAR | --from DATE --to DATE] [--institution CODE]\n"
 		 "       [--limit N] [--before SESSION]",
-	.summary = "List the awareness sessions (coordinators)",
-	.help = "Lists the recorded sessions, newest first: id, date, "
+	.summary = N_("List the awareness sessions (coordinators)"),
+	.help = N_(
+		"Lists the recorded sessions, newest first: id, date, "
 		"format, duration,\n"
 		"number of participants, attending institutions, modules and "
 		"title.\n"
@@ -1601,7 +1612,7 @@ const struct cmd_entry cmd_training_list_entry = {
 		"  SESSION  DATE        FORMAT   DURATION  PARTICIPANTS  "
 		"INSTITUTIONS    ...\n"
 		"  1        2021-03-10  on_site  3h00      19            "
-		"ase75,police75 ...\n",
+		"ase75,police75 ...\n"),
 	.exec = cmd_training_list_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_training_list_check,
@@ -1619,7 +1630,7 @@ static int cmd_training_codes_check(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (lang != NULL && strcmp(lang, "en") != 0 && strcmp(lang, "fr") != 0)
-		return cmd_usage_error(ctx, "--lang is en or fr");
+		return cmd_usage_error(ctx, _("--lang is en or fr"));
 	return MAILLAGE_EXIT_OK;
 }
 
@@ -1646,7 +1657,7 @@ static json_t *tr_json_items(Maillage__ReferenceItem **items, size_t n)
 static int tr_codes_table(const char *title, Maillage__ReferenceItem **items,
 			  size_t n, int french)
 {
-	static const char *const headers[] = {"CODE", "LABEL"};
+	static const char *const headers[] = {N_("CODE"), N_("LABEL")};
 	struct view_table *t = view_table_new(2, headers);
 	size_t i;
 
@@ -1674,7 +1685,7 @@ static int cmd_training_codes_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	Maillage__TrainingReference tr = MAILLAGE__TRAINING_REFERENCE__INIT;
 	const Maillage__TrainingReferenceResult *r;
 	const char *lang = cmd_opt_value(ctx, "lang");
-	int french = lang != NULL && strcmp(lang, "fr") == 0;
+	int french = lang != NULL ? strcmp(lang, "fr") == 0 : i18n_french();
 	struct frame_msg *resp = NULL;
 	struct cerr err;
 	int rc;
@@ -1714,7 +1725,8 @@ static int cmd_training_codes_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cmd_option cmd_training_codes_options[] = {
-	{"lang", 0, "en|fr", "language of the labels (default en)"},
+	{"lang", 0, "en|fr",
+	 N_("language of the labels (default: that of the messages)")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -1722,24 +1734,24 @@ const struct cmd_entry cmd_training_codes_entry = {
 	.name = "training codes",
 	.alias = NULL,
 	.usage = "[--lang en|fr]",
-	.summary = "List the profiles, modules and formats of sessions",
-	.help = "Lists the reference codes a session uses, with their "
-		"labels: the\n"
-		"participants' profiles, the modules, the formats, and the "
-		"institution\n"
-		"kinds the reports break down by. They are data of the "
-		"server (a\n"
-		"migration adds to them; codes are never reused).\n"
-		"\n"
-		"With --json: {\"profiles\", \"modules\", \"formats\", "
-		"\"kinds\"}, each an array\n"
-		"of {\"code\", \"label_fr\", \"label_en\"}.\n"
-		"\n"
-		"Example:\n"
-		"  $ maillage training codes --lang fr\n"
-		"  Profils\n"
-		"    social_worker  Travailleur social\n"
-		"    ...\n",
+	.summary = N_("List the profiles, modules and formats of sessions"),
+	.help = N_("Lists the reference codes a session uses, with their "
+		   "labels: the\n"
+		   "participants' profiles, the modules, the formats, and the "
+		   "institution\n"
+		   "kinds the reports break down by. They are data of the "
+		   "server (a\n"
+		   "migration adds to them; codes are never reused).\n"
+		   "\n"
+		   "With --json: {\"profiles\", \"modules\", \"formats\", "
+		   "\"kinds\"}, each an array\n"
+		   "of {\"code\", \"label_fr\", \"label_en\"}.\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage training codes --lang fr\n"
+		   "  Profils\n"
+		   "    social_worker  Travailleur social\n"
+		   "    ...\n"),
 	.exec = cmd_training_codes_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.check = cmd_training_codes_check,

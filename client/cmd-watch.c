@@ -119,28 +119,32 @@ static void watch_print_json(uint64_t seq, const Maillage__Event *e)
 /* The human line: what happened, to which case and notice, by whom. */
 static void watch_print_text(uint64_t seq, const Maillage__Event *e)
 {
-	char what[64], kind[64], about[64], state[64], at[40];
+	char what[64], kind[64], about[64], state[64], at[OUTPUT_DATE_MAX];
 
 	output_clean(what, sizeof(what), e->what);
 	output_clean(kind, sizeof(kind), e->kind);
 	output_clean(about, sizeof(about), e->about);
 	output_clean(state, sizeof(state), e->state);
-	output_clean(at, sizeof(at), e->at);
+	output_date(at, e->at);
 	printf("%s #%" PRIu64 " %s", at, seq, what);
 	if (strcmp(e->urgency, "urgent") == 0)
-		printf(" URGENT");
+		printf("%s%s%s", output_sgr(OUTPUT_URGENT), _(" URGENT"),
+		       output_sgr(OUTPUT_RESET));
 	if (kind[0] != '\0')
 		printf(" %s", kind);
 	if (e->notice_id > 0)
-		printf(" notice %" PRId64, e->notice_id);
+		printf(_(" notice %" PRId64), e->notice_id);
 	if (e->case_id > 0)
-		printf(" case %" PRId64, e->case_id);
+		printf(_(" case %" PRId64), e->case_id);
 	if (strcmp(e->what, "notice") == 0)
-		printf(" from %s", about);
+		printf(_(" from %s"), about);
 	else if (about[0] != '\0')
 		printf(" %s %s",
-		       strcmp(e->what, "escalation") == 0 ? "unacknowledged by"
-							  : "by",
+		       strcmp(e->what, "escalation") == 0
+			       ? _("unacknowledged by")
+		       : strcmp(e->what, "seen_elsewhere") == 0
+			       ? _("(the young person may have been seen) by")
+			       : _("by"),
 		       about);
 	if (state[0] != '\0')
 		printf(" (%s)", state);
@@ -180,7 +184,7 @@ static void watch_handle(struct watch *w, const struct frame_msg *msg)
 	w->last = env->seq;
 	w->count++;
 	if (watch_state_write(w->state_path, w->last) != 0 && !w->quiet) {
-		output_warnx("cannot write the state file %s: %s",
+		output_warnx(_("cannot write the state file %s: %s"),
 			     w->state_path, strerror(errno));
 		w->quiet = 1;
 	}
@@ -338,8 +342,9 @@ static int watch_loop(struct watch *w, int from_now, int reconnect)
 			return cmd_fail(w->ctx, &err);
 		from_now = 0; /* resume from what was handled */
 		output_error(&err);
-		output_warnx("reconnecting in %u s, resuming after #%" PRIu64,
-			     backoff, w->last);
+		output_warnx(
+			_("reconnecting in %u s, resuming after #%" PRIu64),
+			backoff, w->last);
 		watch_sleep(backoff);
 		backoff = backoff * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX
 							  : backoff * 2;
@@ -369,7 +374,7 @@ static int cmd_watch_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	w.state_path = state != NULL ? strdup(state)
 				     : watch_default_state(ctx->conf->path);
 	if (w.state_path == NULL) {
-		output_warnx("out of memory");
+		output_warnx(_("out of memory"));
 		return MAILLAGE_EXIT_UNAVAILABLE;
 	}
 	w.last = cmd_opt_isset(ctx, "reset") ? 0
@@ -386,14 +391,15 @@ static int cmd_watch_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 static const struct cmd_option cmd_watch_options[] = {
 	{"from-now", 0, NULL,
-	 "skip what happened before (the default resumes after the last "
-	 "event handled)"},
-	{"reset", 0, NULL, "forget the state file: replay the whole stream"},
+	 N_("skip what happened before (the default resumes after the last "
+	    "event handled)")},
+	{"reset", 0, NULL,
+	 N_("forget the state file: replay the whole stream")},
 	{"state-file", 0, "PATH",
-	 "where the last event number is kept (default: CONFIG.watch)"},
-	{"count", 'n', "N", "stop after N events"},
-	{"for", 0, "SECONDS", "stop after this many seconds"},
-	{"no-reconnect", 0, NULL, "exit when the connection is lost"},
+	 N_("where the last event number is kept (default: CONFIG.watch)")},
+	{"count", 'n', "N", N_("stop after N events")},
+	{"for", 0, "SECONDS", N_("stop after this many seconds")},
+	{"no-reconnect", 0, NULL, N_("exit when the connection is lost")},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -402,8 +408,9 @@ const struct cmd_entry cmd_watch_entry = {
 	.alias = NULL,
 	.usage = "[--from-now|--reset] [--state-file PATH] [--count N] "
 		 "[--for SECONDS]",
-	.summary = "Print your institution's events as they happen",
-	.help = "Keeps a connection open and prints one line per event: new "
+	.summary = N_("Print your institution's events as they happen"),
+	.help = N_(
+		"Keeps a connection open and prints one line per event: new "
 		"notices\n"
 		"addressed to your institution, acknowledgements of the "
 		"notices it sent,\n"
@@ -430,7 +437,7 @@ const struct cmd_entry cmd_watch_entry = {
 		"Example:\n"
 		"  $ maillage watch\n"
 		"  2026-11-28T14:03:07Z #12 notice URGENT runaway notice 17 "
-		"case 3 from ase75 (sent)\n",
+		"case 3 from ase75 (sent)\n"),
 	.exec = cmd_watch_exec,
 	.flags = CMD_NEEDS_CONFIG,
 	.options = cmd_watch_options,

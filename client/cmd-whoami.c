@@ -30,7 +30,7 @@ static int cmd_whoami_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	a = r->account;
 	if (a == NULL) {
 		cerr_set(&err, CERR_PROTOCOL,
-			 "the server's answer to whoami has no account");
+			 _("the server's answer to whoami has no account"));
 		frame_msg_free(resp);
 		return cmd_fail(ctx, &err);
 	}
@@ -54,16 +54,16 @@ static int cmd_whoami_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		char *inst = output_sanitize(a->institution);
 		char *iname = output_sanitize(a->institution_name);
 
-		output_field("login", a->login);
+		output_field(_("login"), a->login);
 		if (inst != NULL && iname != NULL && iname[0] != '\0')
-			printf("institution: %s (%s)\n", inst, iname);
+			printf(_("institution: %s (%s)\n"), inst, iname);
 		else
-			output_field("institution", a->institution);
-		output_field("kind", a->institution_kind);
-		output_field("departement", a->departement);
-		output_field("role", output_role(a->role));
-		output_field("certificate", r->certificate_fingerprint);
-		output_field("valid until", until);
+			output_field(_("institution"), a->institution);
+		output_field(_("kind"), a->institution_kind);
+		output_field(_("departement"), a->departement);
+		output_field(_("role"), output_role(a->role));
+		output_field(_("certificate"), r->certificate_fingerprint);
+		output_field(_("valid until"), until);
 		free(inst);
 		free(iname);
 	}
@@ -75,26 +75,26 @@ const struct cmd_entry cmd_whoami_entry = {
 	.name = "whoami",
 	.alias = NULL,
 	.usage = "",
-	.summary = "Show the account the server recognises from your "
-		   "certificate",
-	.help = "Asks the server which account, institution and role your "
-		"client\n"
-		"certificate maps to, and shows the certificate's SHA-256 "
-		"fingerprint\n"
-		"and the end of its validity. The answer comes from the "
-		"server: it is\n"
-		"what the network knows you as, not what the local "
-		"configuration says.\n"
-		"\n"
-		"Example:\n"
-		"  $ maillage whoami\n"
-		"  login: ase\n"
-		"  institution: ase75 (Aide sociale à l'enfance de Paris)\n"
-		"  kind: child_welfare\n"
-		"  departement: 75\n"
-		"  role: partner\n"
-		"  certificate: 3f1c...e9\n"
-		"  valid until: 2027-11-28T17:00:00Z\n",
+	.summary = N_("Show the account the server recognises from your "
+		      "certificate"),
+	.help = N_("Asks the server which account, institution and role your "
+		   "client\n"
+		   "certificate maps to, and shows the certificate's SHA-256 "
+		   "fingerprint\n"
+		   "and the end of its validity. The answer comes from the "
+		   "server: it is\n"
+		   "what the network knows you as, not what the local "
+		   "configuration says.\n"
+		   "\n"
+		   "Example:\n"
+		   "  $ maillage whoami\n"
+		   "  login: ase\n"
+		   "  institution: ase75 (Aide sociale à l'enfance de Paris)\n"
+		   "  kind: child_welfare\n"
+		   "  departement: 75\n"
+		   "  role: partner\n"
+		   "  certificate: 3f1c...e9\n"
+		   "  valid until: 2027-11-28T17:00:00Z\n"),
 	.exec = cmd_whoami_exec,
 	.flags = CMD_NEEDS_CONNECTION,
 	.options = NULL,

@@ -22,6 +22,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_ping_entry,
 	&cmd_whoami_entry,
 	&cmd_notice_send_entry,
+	&cmd_notice_new_entry,
 	&cmd_inbox_entry,
 	&cmd_ack_entry,
 	&cmd_case_list_entry,
@@ -56,6 +57,12 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_admin_account_disable_entry,
 	&cmd_admin_account_enable_entry,
 	&cmd_admin_account_rotate_entry,
+	&cmd_person_search_entry,
+	&cmd_person_show_entry,
+	&cmd_person_candidates_entry,
+	&cmd_person_link_entry,
+	&cmd_person_unlink_entry,
+	&cmd_person_dismiss_entry,
 	NULL,
 };
 
@@ -151,43 +158,43 @@ void cmd_print_overview(FILE *fp)
 {
 	int i, w = cmd_name_width();
 
-	fprintf(fp, "usage: maillage [--config FILE] [--json] COMMAND "
-		    "[ARGUMENTS]\n"
-		    "\n"
-		    "Client of maillaged, the exchange between partner "
-		    "institutions\n"
-		    "around young people in danger.\n"
-		    "\n"
-		    "Commands:\n");
+	fprintf(fp, _("usage: maillage [--config FILE] [--json] COMMAND "
+		      "[ARGUMENTS]\n"
+		      "\n"
+		      "Client of maillaged, the exchange between partner "
+		      "institutions\n"
+		      "around young people in danger.\n"
+		      "\n"
+		      "Commands:\n"));
 	for (i = 0; cmd_table[i] != NULL; i++)
 		fprintf(fp, "  %-*s  %s\n", w, cmd_table[i]->name,
-			cmd_table[i]->summary);
+			_(cmd_table[i]->summary));
 	fprintf(fp,
-		"\n"
-		"Global options:\n"
-		"  -c, --config FILE  client configuration (default:\n"
-		"                     $XDG_CONFIG_HOME/maillage/client.conf, "
-		"else\n"
-		"                     ~/.config/maillage/client.conf)\n"
-		"  -j, --json         print one JSON document on standard "
-		"output\n"
-		"  -h, --help         show this help\n"
-		"  -V, --version      show the version\n"
-		"\n"
-		"'maillage help COMMAND' or 'maillage COMMAND --help' shows "
-		"the help of\n"
-		"a command.\n"
-		"\n"
-		"Exit status: 0 success; 1 refused or not found by the "
-		"server; 2 usage\n"
-		"or configuration error; 3 connection, TLS or protocol "
-		"failure, or the\n"
-		"server is unavailable.\n");
+		_("\n"
+		  "Global options:\n"
+		  "  -c, --config FILE  client configuration (default:\n"
+		  "                     $XDG_CONFIG_HOME/maillage/client.conf, "
+		  "else\n"
+		  "                     ~/.config/maillage/client.conf)\n"
+		  "  -j, --json         print one JSON document on standard "
+		  "output\n"
+		  "  -h, --help         show this help\n"
+		  "  -V, --version      show the version\n"
+		  "\n"
+		  "'maillage help COMMAND' or 'maillage COMMAND --help' shows "
+		  "the help of\n"
+		  "a command.\n"
+		  "\n"
+		  "Exit status: 0 success; 1 refused or not found by the "
+		  "server; 2 usage\n"
+		  "or configuration error; 3 connection, TLS or protocol "
+		  "failure, or the\n"
+		  "server is unavailable.\n"));
 }
 
 static void cmd_print_usage_line(FILE *fp, const struct cmd_entry *e)
 {
-	fprintf(fp, "usage: maillage %s%s%s\n", e->name,
+	fprintf(fp, _("usage: maillage %s%s%s\n"), e->name,
 		e->usage != NULL && e->usage[0] != '\0' ? " " : "",
 		e->usage != NULL ? e->usage : "");
 }
@@ -199,8 +206,8 @@ void cmd_print_help(FILE *fp, const struct cmd_entry *e)
 
 	cmd_print_usage_line(fp, e);
 	if (e->alias != NULL)
-		fprintf(fp, "alias: maillage %s\n", e->alias);
-	fprintf(fp, "\n%s.\n\nOptions:\n", e->summary);
+		fprintf(fp, _("alias: maillage %s\n"), e->alias);
+	fprintf(fp, _("\n%s.\n\nOptions:\n"), _(e->summary));
 	for (o = e->options; o != NULL && o->name != NULL; o++) {
 		int n = 2 + (int)strlen(o->name) +
 			(o->arg != NULL ? 1 + (int)strlen(o->arg) : 0);
@@ -211,23 +218,28 @@ void cmd_print_help(FILE *fp, const struct cmd_entry *e)
 	for (o = e->options; o != NULL && o->name != NULL; o++) {
 		char spec[128];
 
+		if (cmd_option_implicit(o))
+			continue;
+
 		snprintf(spec, sizeof(spec), "--%s%s%s", o->name,
 			 o->arg != NULL ? " " : "",
 			 o->arg != NULL ? o->arg : "");
 		if (o->short_name != 0)
 			fprintf(fp, "  -%c, %-*s  %s\n", o->short_name, w, spec,
-				o->help);
+				_(o->help));
 		else
-			fprintf(fp, "      %-*s  %s\n", w, spec, o->help);
+			fprintf(fp, "      %-*s  %s\n", w, spec, _(o->help));
 	}
 	fprintf(fp, "  -j, %-*s  %s\n", w, "--json",
-		"print JSON (also accepted before the command)");
-	fprintf(fp, "  -h, %-*s  %s\n", w, "--help", "show this help");
-	if (e->help != NULL && e->help[0] != '\0')
-		fprintf(fp, "\n%s", e->help);
-	if (e->help != NULL && e->help[0] != '\0' &&
-	    e->help[strlen(e->help) - 1] != '\n')
-		fputc('\n', fp);
+		_("print JSON (also accepted before the command)"));
+	fprintf(fp, "  -h, %-*s  %s\n", w, "--help", _("show this help"));
+	if (e->help != NULL && e->help[0] != '\0') {
+		const char *h = _(e->help);
+
+		fprintf(fp, "\n%s", h);
+		if (h[strlen(h) - 1] != '\n')
+			fputc('\n', fp);
+	}
 }
 
 int cmd_print_group(FILE *fp, int argc, char **argv)
@@ -244,10 +256,10 @@ int cmd_print_group(FILE *fp, int argc, char **argv)
 			    cmd_common_words(e->name, k, argv, &len) != k)
 				continue;
 			if (!found)
-				fprintf(fp, "Commands of '%.*s':\n", (int)len,
-					e->name);
+				fprintf(fp, _("Commands of '%.*s':\n"),
+					(int)len, e->name);
 			fprintf(fp, "  %-*s  %s\n", cmd_name_width(), e->name,
-				e->summary);
+				_(e->summary));
 			found = 1;
 		}
 		if (found)
@@ -267,7 +279,7 @@ int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 	output_warnx("%s", msg);
 	if (ctx->entry != NULL) {
 		cmd_print_usage_line(stderr, ctx->entry);
-		fprintf(stderr, "Run 'maillage help %s' for more.\n",
+		fprintf(stderr, _("Run 'maillage help %s' for more.\n"),
 			ctx->entry->name);
 	}
 	return MAILLAGE_EXIT_USAGE;
@@ -277,6 +289,11 @@ int cmd_fail(struct cmd_ctx *ctx, const struct cerr *err)
 {
 	(void)ctx;
 	return output_error(err);
+}
+
+int cmd_option_implicit(const struct cmd_option *o)
+{
+	return strcmp(o->name, "help") == 0 || strcmp(o->name, "json") == 0;
 }
 
 static const struct cmd_option *cmd_options(const struct cmd_ctx *ctx,
@@ -301,8 +318,8 @@ static size_t cmd_opt_index(const struct cmd_ctx *ctx, const char *name)
 		if (strcmp(o[i].name, name) == 0)
 			return i;
 	fprintf(stderr,
-		"maillage: internal error: command '%s' has no "
-		"option '%s'\n",
+		_("maillage: internal error: command '%s' has no "
+		  "option '%s'\n"),
 		ctx->entry->name, name);
 	abort();
 }
@@ -359,8 +376,8 @@ int cmd_opt_uint(const struct cmd_ctx *ctx, const char *name, unsigned def,
 		char buf[64];
 
 		cmd_usage_error(ctx,
-				"invalid value '%s' for --%s (expected a "
-				"number from %u to %u)",
+				_("invalid value '%s' for --%s (expected a "
+				  "number from %u to %u)"),
 				output_clean(buf, sizeof(buf), v), name, min,
 				max);
 		return -1;
@@ -382,8 +399,8 @@ int cmd_arg_id(const struct cmd_ctx *ctx, const char *what, const char *arg,
 		v = 0;
 	if (end == NULL || *end != '\0' || errno != 0 || v <= 0) {
 		cmd_usage_error(ctx,
-				"invalid %s '%s' (expected a positive "
-				"number)",
+				_("invalid %s '%s' (expected a positive "
+				  "number)"),
 				what, output_clean(buf, sizeof(buf), arg));
 		return -1;
 	}
@@ -469,7 +486,7 @@ int cmd_opt_list(const struct cmd_ctx *ctx, const char *name,
 
 	for (i = 0; i < n; i++) {
 		if (cmd_strv_split(sv, cmd_opt_nth(ctx, name, i)) != 0) {
-			output_warnx("out of memory");
+			output_warnx(_("out of memory"));
 			return -1;
 		}
 	}
@@ -502,7 +519,7 @@ static int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv, int *rc)
 	const struct cmd_option *o;
 	struct option *longopts;
 	char *optstring, *p;
-	size_t n, i;
+	size_t n, i, k;
 	int c, first = -1;
 
 	o = cmd_options(ctx, &n);
@@ -510,27 +527,30 @@ static int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv, int *rc)
 	optstring = malloc(3 * n + 4);
 	ctx->optv = calloc((size_t)argc, sizeof(*ctx->optv));
 	if (longopts == NULL || optstring == NULL || ctx->optv == NULL) {
-		output_warnx("out of memory");
+		output_warnx(_("out of memory"));
 		*rc = MAILLAGE_EXIT_UNAVAILABLE;
 		goto out;
 	}
 	p = optstring;
 	*p++ = ':'; /* tell a missing value from an unknown option */
-	for (i = 0; i < n; i++) {
-		longopts[i].name = o[i].name;
-		longopts[i].has_arg =
+	for (i = 0, k = 0; i < n; i++) {
+		if (cmd_option_implicit(&o[i]))
+			continue; /* --help and --json are everyone's */
+		longopts[k].name = o[i].name;
+		longopts[k].has_arg =
 			o[i].arg != NULL ? required_argument : no_argument;
-		longopts[i].val = CMD_OPT_BASE + (int)i;
+		longopts[k].val = CMD_OPT_BASE + (int)i;
+		k++;
 		if (o[i].short_name != 0) {
 			*p++ = (char)o[i].short_name;
 			if (o[i].arg != NULL)
 				*p++ = ':';
 		}
 	}
-	longopts[n].name = "help";
-	longopts[n].val = CMD_OPT_HELP;
-	longopts[n + 1].name = "json";
-	longopts[n + 1].val = CMD_OPT_JSON;
+	longopts[k].name = "help";
+	longopts[k].val = CMD_OPT_HELP;
+	longopts[k + 1].name = "json";
+	longopts[k + 1].val = CMD_OPT_JSON;
 	*p++ = 'h';
 	*p++ = 'j';
 	*p = '\0';
@@ -561,8 +581,8 @@ static int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv, int *rc)
 			if (c == '?' && cmd_is_global_option(arg))
 				*rc = cmd_usage_error(
 					ctx,
-					"option '%s' is a global option: "
-					"give it before the command",
+					_("option '%s' is a global option: "
+					  "give it before the command"),
 					buf);
 			else
 				*rc = cmd_usage_error(
@@ -610,20 +630,21 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 			snprintf(name + len, sizeof(name) - len, " %s", word);
 		}
 		if (k > 0 && k == argc) {
-			output_warnx("'%s' needs a command (see above)", name);
+			output_warnx(_("'%s' needs a command (see above)"),
+				     name);
 			return MAILLAGE_EXIT_USAGE;
 		}
 		if (k > 0) {
 			char sub[64];
 
-			output_warnx("'%s' has no command '%s' (see above)",
+			output_warnx(_("'%s' has no command '%s' (see above)"),
 				     name,
 				     output_clean(sub, sizeof(sub), argv[k]));
 			return MAILLAGE_EXIT_USAGE;
 		}
-		output_warnx("unknown command '%s'", name);
-		fprintf(stderr, "Run 'maillage help' for the list of "
-				"commands.\n");
+		output_warnx(_("unknown command '%s'"), name);
+		fprintf(stderr, _("Run 'maillage help' for the list of "
+				  "commands.\n"));
 		return MAILLAGE_EXIT_USAGE;
 	}
 	ctx->entry = e;
@@ -635,14 +656,14 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	args = argv + first;
 	nargs = argc - first;
 	if (nargs < e->min_args) {
-		rc = cmd_usage_error(ctx, "too few arguments");
+		rc = cmd_usage_error(ctx, _("too few arguments"));
 		goto out;
 	}
 	if (e->max_args >= 0 && nargs > e->max_args) {
 		char buf[64];
 
 		rc = cmd_usage_error(
-			ctx, "unexpected argument '%s'",
+			ctx, _("unexpected argument '%s'"),
 			output_clean(buf, sizeof(buf), args[e->max_args]));
 		goto out;
 	}
@@ -653,8 +674,9 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		int r;
 
 		if (ctx->config_path == NULL) {
-			output_warnx("no configuration file: set HOME or "
-				     "XDG_CONFIG_HOME, or use --config FILE");
+			output_warnx(
+				_("no configuration file: set HOME or "
+				  "XDG_CONFIG_HOME, or use --config FILE"));
 			rc = MAILLAGE_EXIT_USAGE;
 			goto out;
 		}
@@ -662,9 +684,10 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		if (r != 0) {
 			rc = output_error(&err);
 			if (r == -2 && ctx->config_is_default)
-				output_warnx("this is the default "
-					     "configuration file; use --config "
-					     "FILE to give another");
+				output_warnx(
+					_("this is the default "
+					  "configuration file; use --config "
+					  "FILE to give another"));
 			goto out;
 		}
 	}

@@ -30,6 +30,7 @@
 
 #include "cerr.h"
 #include "conf.h"
+#include "i18n.h"
 #include "net.h"
 
 /* Flags of a cmd_entry. */
@@ -109,6 +110,7 @@ extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_ping_entry;
 extern const struct cmd_entry cmd_whoami_entry;
 extern const struct cmd_entry cmd_notice_send_entry;
+extern const struct cmd_entry cmd_notice_new_entry;
 extern const struct cmd_entry cmd_inbox_entry;
 extern const struct cmd_entry cmd_ack_entry;
 extern const struct cmd_entry cmd_case_list_entry;
@@ -134,6 +136,12 @@ extern const struct cmd_entry cmd_training_show_entry;
 extern const struct cmd_entry cmd_training_codes_entry;
 extern const struct cmd_entry cmd_report_reach_entry;
 extern const struct cmd_entry cmd_report_impact_entry;
+extern const struct cmd_entry cmd_person_search_entry;
+extern const struct cmd_entry cmd_person_show_entry;
+extern const struct cmd_entry cmd_person_candidates_entry;
+extern const struct cmd_entry cmd_person_link_entry;
+extern const struct cmd_entry cmd_person_unlink_entry;
+extern const struct cmd_entry cmd_person_dismiss_entry;
 extern const struct cmd_entry cmd_admin_institution_add_entry;
 extern const struct cmd_entry cmd_admin_institution_list_entry;
 extern const struct cmd_entry cmd_admin_institution_disable_entry;
@@ -173,6 +181,12 @@ int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 
 /* Print `err` and return its exit code. */
 int cmd_fail(struct cmd_ctx *ctx, const struct cerr *err);
+
+/*
+ * Whether an entry's option is one every command has already (--help,
+ * --json): such a declaration is ignored, the implicit one applies.
+ */
+int cmd_option_implicit(const struct cmd_option *o);
 
 /* Options given to the running command, by long name. */
 int cmd_opt_isset(const struct cmd_ctx *ctx, const char *name);

@@ -5,6 +5,8 @@
  */
 #include "conf.h"
 
+#include "i18n.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <pwd.h>
@@ -107,13 +109,13 @@ int conf_split_server(const char *server, char **host, char **port,
 		h = server + 1;
 		hend = strchr(h, ']');
 		if (hend == NULL) {
-			*why = "missing ']' after an IPv6 address";
+			*why = _("missing ']' after an IPv6 address");
 			return -1;
 		}
 		if (hend[1] == ':')
 			p = hend + 2;
 		else if (hend[1] != '\0') {
-			*why = "expected ':PORT' after ']'";
+			*why = _("expected ':PORT' after ']'");
 			return -1;
 		}
 	} else {
@@ -121,8 +123,8 @@ int conf_split_server(const char *server, char **host, char **port,
 		hend = strchr(server, ':');
 		if (hend != NULL) {
 			if (strchr(hend + 1, ':') != NULL) {
-				*why = "write an IPv6 address as "
-				       "[ADDRESS]:PORT";
+				*why = _("write an IPv6 address as "
+					 "[ADDRESS]:PORT");
 				return -1;
 			}
 			p = hend + 1;
@@ -131,26 +133,26 @@ int conf_split_server(const char *server, char **host, char **port,
 		}
 	}
 	if (hend == h) {
-		*why = "empty host";
+		*why = _("empty host");
 		return -1;
 	}
 	if (p != NULL) {
 		unsigned long v;
 
 		if (p[0] == '\0' || strlen(p) > 5) {
-			*why = "the port must be a number from 1 to 65535";
+			*why = _("the port must be a number from 1 to 65535");
 			return -1;
 		}
 		for (i = 0; p[i] != '\0'; i++) {
 			if (p[i] < '0' || p[i] > '9') {
-				*why = "the port must be a number from 1 to "
-				       "65535";
+				*why = _("the port must be a number from 1 to "
+					 "65535");
 				return -1;
 			}
 		}
 		v = strtoul(p, NULL, 10);
 		if (v < 1 || v > 65535) {
-			*why = "the port must be a number from 1 to 65535";
+			*why = _("the port must be a number from 1 to 65535");
 			return -1;
 		}
 	}
@@ -160,7 +162,7 @@ int conf_split_server(const char *server, char **host, char **port,
 		free(*host);
 		free(*port);
 		*host = *port = NULL;
-		*why = "out of memory";
+		*why = _("out of memory");
 		return -1;
 	}
 	return 0;
@@ -211,8 +213,8 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k,
 		if (value[0] < '0' || value[0] > '9' || *end != '\0' ||
 		    errno != 0 || v < 1 || v > CONF_MAX_TIMEOUT) {
 			conf_error(p,
-				   "invalid %s '%s' (expected a number of "
-				   "seconds from 1 to %u)",
+				   _("invalid %s '%s' (expected a number of "
+				     "seconds from 1 to %u)"),
 				   k->name, value, CONF_MAX_TIMEOUT);
 			return 0;
 		}
@@ -224,7 +226,7 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k,
 
 		if (conf_split_server(value, &p->conf->host, &p->conf->port,
 				      &why) != 0) {
-			conf_error(p, "invalid server '%s': %s", value, why);
+			conf_error(p, _("invalid server '%s': %s"), value, why);
 			return 0;
 		}
 		copy = strdup(value);
@@ -238,7 +240,7 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k,
 		break;
 	}
 	if (copy == NULL) {
-		conf_error(p, "out of memory");
+		conf_error(p, _("out of memory"));
 		return 0;
 	}
 	*sp = copy;
@@ -254,29 +256,31 @@ static int conf_handler(void *user, const char *section, const char *name,
 	if (strcmp(section, "client") != 0) {
 		if (section[0] == '\0')
 			conf_error(p,
-				   "key '%s' outside of a section (put it "
-				   "under [client])",
+				   _("key '%s' outside of a section (put it "
+				     "under [client])"),
 				   name);
 		else
-			conf_error(p,
-				   "unknown section [%s] (expected [client])",
-				   section);
+			conf_error(
+				p,
+				_("unknown section [%s] (expected [client])"),
+				section);
 		return 0;
 	}
 	for (i = 0; i < CONF_NKEYS; i++)
 		if (strcmp(conf_keys[i].name, name) == 0)
 			break;
 	if (i == CONF_NKEYS) {
-		conf_error(p, "unknown key '%s' in section [client]", name);
+		conf_error(p, _("unknown key '%s' in section [client]"), name);
 		return 0;
 	}
 	if (p->seen[i]) {
-		conf_error(p, "duplicate key '%s' in section [client]", name);
+		conf_error(p, _("duplicate key '%s' in section [client]"),
+			   name);
 		return 0;
 	}
 	p->seen[i] = 1;
 	if (value[0] == '\0') {
-		conf_error(p, "empty value for '%s'", name);
+		conf_error(p, _("empty value for '%s'"), name);
 		return 0;
 	}
 	return conf_set(p, &conf_keys[i], value);
@@ -291,7 +295,8 @@ static char *conf_reader(char *str, int num, void *stream)
 		return NULL;
 	p->lineno++;
 	if (strchr(str, '\n') == NULL && !feof(p->fp)) {
-		conf_error(p, "line too long (at most %d characters)", num - 2);
+		conf_error(p, _("line too long (at most %d characters)"),
+			   num - 2);
 		return NULL;
 	}
 	return str;
@@ -325,7 +330,7 @@ int conf_load(const char *path, struct conf **out, struct cerr *err)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->path = strdup(path)) == NULL ||
 	    (dir = strdup(path)) == NULL) {
-		cerr_set(err, CERR_LOCAL, "out of memory");
+		cerr_set(err, CERR_LOCAL, _("out of memory"));
 		free(dir);
 		conf_free(c);
 		return -1;
@@ -345,7 +350,7 @@ int conf_load(const char *path, struct conf **out, struct cerr *err)
 	p.fp = fopen(path, "r");
 	if (p.fp == NULL) {
 		cerr_set(err, CERR_CONFIG,
-			 "cannot open configuration file %s: %s", path,
+			 _("cannot open configuration file %s: %s"), path,
 			 strerror(errno));
 		free(dir);
 		conf_free(c);
@@ -354,16 +359,16 @@ int conf_load(const char *path, struct conf **out, struct cerr *err)
 	err->kind = CERR_NONE;
 	rc = ini_parse_stream(conf_reader, &p, conf_handler, &p);
 	if (ferror(p.fp) && p.error_line == 0)
-		cerr_set(err, CERR_CONFIG, "cannot read %s: %s", path,
+		cerr_set(err, CERR_CONFIG, _("cannot read %s: %s"), path,
 			 strerror(errno));
 	else if (rc > 0 && (p.error_line == 0 || rc < p.error_line))
 		/* inih found a malformed line before any error of ours */
 		cerr_set(err, CERR_CONFIG,
-			 "%s:%d: syntax error (expected [section] or "
-			 "key = value)",
+			 _("%s:%d: syntax error (expected [section] or "
+			   "key = value)"),
 			 path, rc);
 	else if (rc == -2 && p.error_line == 0)
-		cerr_set(err, CERR_LOCAL, "out of memory");
+		cerr_set(err, CERR_LOCAL, _("out of memory"));
 	fclose(p.fp);
 	free(dir);
 	if (err->kind != CERR_NONE) {
@@ -373,7 +378,7 @@ int conf_load(const char *path, struct conf **out, struct cerr *err)
 	for (i = 0; i < CONF_NKEYS; i++) {
 		if (conf_keys[i].required && !p.seen[i]) {
 			cerr_set(err, CERR_CONFIG,
-				 "%s: missing key '%s' in section [client]",
+				 _("%s: missing key '%s' in section [client]"),
 				 path, conf_keys[i].name);
 			conf_free(c);
 			return -1;
@@ -381,7 +386,7 @@ int conf_load(const char *path, struct conf **out, struct cerr *err)
 	}
 	if (c->server_name == NULL &&
 	    (c->server_name = strdup(c->host)) == NULL) {
-		cerr_set(err, CERR_LOCAL, "out of memory");
+		cerr_set(err, CERR_LOCAL, _("out of memory"));
 		conf_free(c);
 		return -1;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "i18n.h"
 #include "conf.h"
 #include "output.h"
 
@@ -20,9 +21,9 @@
 
 static void main_short_usage(void)
 {
-	fprintf(stderr, "usage: maillage [--config FILE] [--json] COMMAND "
-			"[ARGUMENTS]\n"
-			"Run 'maillage help' for the list of commands.\n");
+	fprintf(stderr, _("usage: maillage [--config FILE] [--json] COMMAND "
+			  "[ARGUMENTS]\n"
+			  "Run 'maillage help' for the list of commands.\n"));
 }
 
 int main(int argc, char **argv)
@@ -38,6 +39,7 @@ int main(int argc, char **argv)
 	char *default_path = NULL, buf[64];
 	int c, rc, flush_rc;
 
+	i18n_init();
 	signal(SIGPIPE, SIG_IGN);
 	memset(&ctx, 0, sizeof(ctx));
 	opterr = 0;
@@ -56,16 +58,16 @@ int main(int argc, char **argv)
 			printf("maillage %s\n", MAILLAGE_VERSION);
 			return MAILLAGE_EXIT_OK;
 		case ':':
-			output_warnx("option '%s' needs a value",
+			output_warnx(_("option '%s' needs a value"),
 				     output_clean(buf, sizeof(buf),
 						  argv[optind - 1]));
 			main_short_usage();
 			return MAILLAGE_EXIT_USAGE;
 		default:
 			if (optopt != 0 && argv[optind - 1][1] != '-')
-				output_warnx("unknown option '-%c'", optopt);
+				output_warnx(_("unknown option '-%c'"), optopt);
 			else
-				output_warnx("unknown option '%s'",
+				output_warnx(_("unknown option '%s'"),
 					     output_clean(buf, sizeof(buf),
 							  argv[optind - 1]));
 			main_short_usage();
@@ -73,7 +75,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		output_warnx("no command given");
+		output_warnx(_("no command given"));
 		main_short_usage();
 		return MAILLAGE_EXIT_USAGE;
 	}

@@ -8,6 +8,8 @@
  */
 #include "net.h"
 
+#include "i18n.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -99,7 +101,8 @@ static int net_wait(struct net_conn *c, short events, int64_t deadline,
 		if (rc > 0)
 			return 0; /* errors and hangups surface in the I/O */
 		if (rc < 0 && errno != EINTR) {
-			cerr_set(err, CERR_LOCAL, "poll: %s", strerror(errno));
+			cerr_set(err, CERR_LOCAL, _("poll: %s"),
+				 strerror(errno));
 			return -1;
 		}
 	}
@@ -113,7 +116,7 @@ static const char *net_ssl_reason(char *buf, size_t size)
 
 	ERR_clear_error();
 	if (e == 0)
-		return "unknown TLS error";
+		return _("unknown TLS error");
 	r = ERR_reason_error_string(e);
 	if (r != NULL)
 		return r;
@@ -172,26 +175,28 @@ static void net_tls_fail(struct net_conn *c, struct cerr *err)
 		if (net_alert_is_cert_refusal(c->alert) ||
 		    c->state == NET_HELLO)
 			cerr_set(err, CERR_CERT_REFUSED,
-				 "server %s refused the client certificate "
-				 "(TLS alert: %s)",
+				 _("server %s refused the client certificate "
+				   "(TLS alert: %s)"),
 				 c->server, net_alert_text(c->alert));
 		else
-			cerr_set(err, CERR_TLS, "TLS alert from server %s: %s",
-				 c->server, net_alert_text(c->alert));
+			cerr_set(err, CERR_TLS,
+				 _("TLS alert from server %s: %s"), c->server,
+				 net_alert_text(c->alert));
 		ERR_clear_error();
 		return;
 	}
 	if (c->state == NET_HANDSHAKE &&
 	    (vr = SSL_get_verify_result(c->ssl)) != X509_V_OK) {
-		cerr_set(err, CERR_TLS,
-			 "cannot verify the certificate of server %s as '%s': "
-			 "%s",
-			 c->server, c->server_name,
-			 X509_verify_cert_error_string(vr));
+		cerr_set(
+			err, CERR_TLS,
+			_("cannot verify the certificate of server %s as '%s': "
+			  "%s"),
+			c->server, c->server_name,
+			X509_verify_cert_error_string(vr));
 		ERR_clear_error();
 		return;
 	}
-	cerr_set(err, CERR_TLS, "TLS failure with server %s: %s", c->server,
+	cerr_set(err, CERR_TLS, _("TLS failure with server %s: %s"), c->server,
 		 net_ssl_reason(buf, sizeof(buf)));
 }
 
@@ -224,7 +229,7 @@ static int net_ssl_retry(struct net_conn *c, int ret, int64_t deadline,
 			net_tls_fail(c, err);
 			return -1;
 		}
-		cerr_set(err, CERR_NETWORK, "connection to %s lost: %s",
+		cerr_set(err, CERR_NETWORK, _("connection to %s lost: %s"),
 			 c->server, strerror(errno));
 		return -1;
 	case SSL_ERROR_SSL:
@@ -237,20 +242,21 @@ static int net_ssl_retry(struct net_conn *c, int ret, int64_t deadline,
 static void net_timeout_error(struct net_conn *c, const char *doing,
 			      struct cerr *err)
 {
-	cerr_set(err, CERR_TIMEOUT, "timed out %s server %s (after %d s)",
+	cerr_set(err, CERR_TIMEOUT, _("timed out %s server %s (after %d s)"),
 		 doing, c->server, c->timeout_ms / 1000);
 }
 
 static void net_eof_error(struct net_conn *c, struct cerr *err)
 {
 	if (c->state == NET_HELLO)
-		cerr_set(err, CERR_CERT_REFUSED,
-			 "server %s closed the connection before answering "
-			 "Hello (it may have refused the client certificate)",
-			 c->server);
+		cerr_set(
+			err, CERR_CERT_REFUSED,
+			_("server %s closed the connection before answering "
+			  "Hello (it may have refused the client certificate)"),
+			c->server);
 	else
-		cerr_set(err, CERR_NETWORK, "server %s closed the connection",
-			 c->server);
+		cerr_set(err, CERR_NETWORK,
+			 _("server %s closed the connection"), c->server);
 }
 
 static int net_tcp_connect(struct net_conn *c, const struct conf *conf,
@@ -264,7 +270,8 @@ static int net_tcp_connect(struct net_conn *c, const struct conf *conf,
 	hints.ai_socktype = SOCK_STREAM;
 	rc = getaddrinfo(conf->host, conf->port, &hints, &res);
 	if (rc != 0) {
-		cerr_set(err, CERR_NETWORK, "cannot resolve %s: %s", conf->host,
+		cerr_set(err, CERR_NETWORK, _("cannot resolve %s: %s"),
+			 conf->host,
 			 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return -1;
 	}
@@ -305,11 +312,11 @@ static int net_tcp_connect(struct net_conn *c, const struct conf *conf,
 	freeaddrinfo(res);
 	if (c->fd < 0) {
 		if (timed_out)
-			net_timeout_error(c, "connecting to", err);
+			net_timeout_error(c, _("connecting to"), err);
 		else
 			cerr_set(err, CERR_NETWORK,
-				 "cannot connect to server %s: %s", c->server,
-				 strerror(saved));
+				 _("cannot connect to server %s: %s"),
+				 c->server, strerror(saved));
 		return -1;
 	}
 	/* Requests are small and answered one at a time: no Nagle. */
@@ -331,8 +338,8 @@ static int net_check_file(const char *path, const char *what, struct cerr *err)
 	FILE *fp = fopen(path, "r");
 
 	if (fp == NULL) {
-		cerr_set(err, CERR_CONFIG, "cannot read %s %s: %s", what, path,
-			 strerror(errno));
+		cerr_set(err, CERR_CONFIG, _("cannot read %s %s: %s"), what,
+			 path, strerror(errno));
 		return -1;
 	}
 	fclose(fp);
@@ -352,7 +359,7 @@ static int net_tls_context(struct net_conn *c, const struct conf *conf,
 	ERR_clear_error();
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	if (c->ctx == NULL) {
-		cerr_set(err, CERR_LOCAL, "cannot create a TLS context: %s",
+		cerr_set(err, CERR_LOCAL, _("cannot create a TLS context: %s"),
 			 net_ssl_reason(buf, sizeof(buf)));
 		return -1;
 	}
@@ -363,18 +370,19 @@ static int net_tls_context(struct net_conn *c, const struct conf *conf,
 	SSL_CTX_set_info_callback(c->ctx, net_info_cb);
 	SSL_CTX_set_default_passwd_cb(c->ctx, net_no_passphrase);
 	if (SSL_CTX_set_cipher_list(c->ctx, NET_TLS12_CIPHERS) != 1) {
-		cerr_set(err, CERR_LOCAL, "cannot set TLS 1.2 ciphers: %s",
+		cerr_set(err, CERR_LOCAL, _("cannot set TLS 1.2 ciphers: %s"),
 			 net_ssl_reason(buf, sizeof(buf)));
 		return -1;
 	}
 	if (SSL_CTX_load_verify_locations(c->ctx, conf->ca, NULL) != 1) {
-		cerr_set(err, CERR_CONFIG, "cannot load CA certificate %s: %s",
-			 conf->ca, net_ssl_reason(buf, sizeof(buf)));
+		cerr_set(err, CERR_CONFIG,
+			 _("cannot load CA certificate %s: %s"), conf->ca,
+			 net_ssl_reason(buf, sizeof(buf)));
 		return -1;
 	}
 	if (SSL_CTX_use_certificate_chain_file(c->ctx, conf->certificate) !=
 	    1) {
-		cerr_set(err, CERR_CONFIG, "cannot load certificate %s: %s",
+		cerr_set(err, CERR_CONFIG, _("cannot load certificate %s: %s"),
 			 conf->certificate, net_ssl_reason(buf, sizeof(buf)));
 		return -1;
 	}
@@ -384,21 +392,21 @@ static int net_tls_context(struct net_conn *c, const struct conf *conf,
 		    X509_R_KEY_VALUES_MISMATCH) {
 			ERR_clear_error();
 			cerr_set(err, CERR_CONFIG,
-				 "private key %s does not match certificate "
-				 "%s",
+				 _("private key %s does not match certificate "
+				   "%s"),
 				 conf->private_key, conf->certificate);
 			return -1;
 		}
 		cerr_set(err, CERR_CONFIG,
-			 "cannot load private key %s: %s (an unencrypted PEM "
-			 "key is expected)",
+			 _("cannot load private key %s: %s (an unencrypted PEM "
+			   "key is expected)"),
 			 conf->private_key, net_ssl_reason(buf, sizeof(buf)));
 		return -1;
 	}
 	if (SSL_CTX_check_private_key(c->ctx) != 1) {
 		ERR_clear_error();
 		cerr_set(err, CERR_CONFIG,
-			 "private key %s does not match certificate %s",
+			 _("private key %s does not match certificate %s"),
 			 conf->private_key, conf->certificate);
 		return -1;
 	}
@@ -415,7 +423,7 @@ static int net_tls_session(struct net_conn *c, const struct conf *conf,
 
 	c->ssl = SSL_new(c->ctx);
 	if (c->ssl == NULL) {
-		cerr_set(err, CERR_LOCAL, "cannot create a TLS session: %s",
+		cerr_set(err, CERR_LOCAL, _("cannot create a TLS session: %s"),
 			 net_ssl_reason(buf, sizeof(buf)));
 		return -1;
 	}
@@ -425,7 +433,7 @@ static int net_tls_session(struct net_conn *c, const struct conf *conf,
 	if (is_ip) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
 						  conf->server_name) != 1) {
-			cerr_set(err, CERR_CONFIG, "invalid server_name %s",
+			cerr_set(err, CERR_CONFIG, _("invalid server_name %s"),
 				 conf->server_name);
 			return -1;
 		}
@@ -434,13 +442,13 @@ static int net_tls_session(struct net_conn *c, const struct conf *conf,
 		if (SSL_set1_host(c->ssl, conf->server_name) != 1 ||
 		    SSL_set_tlsext_host_name(c->ssl, conf->server_name) != 1) {
 			ERR_clear_error();
-			cerr_set(err, CERR_CONFIG, "invalid server_name %s",
+			cerr_set(err, CERR_CONFIG, _("invalid server_name %s"),
 				 conf->server_name);
 			return -1;
 		}
 	}
 	if (SSL_set_fd(c->ssl, c->fd) != 1) {
-		cerr_set(err, CERR_LOCAL, "cannot attach the socket: %s",
+		cerr_set(err, CERR_LOCAL, _("cannot attach the socket: %s"),
 			 net_ssl_reason(buf, sizeof(buf)));
 		return -1;
 	}
@@ -460,11 +468,12 @@ static int net_handshake(struct net_conn *c, int64_t deadline, struct cerr *err)
 		if (rc == 0)
 			continue;
 		if (rc == NET_TIMEOUT)
-			net_timeout_error(c, "in the TLS handshake with", err);
+			net_timeout_error(c, _("in the TLS handshake with"),
+					  err);
 		else if (rc == NET_EOF)
 			cerr_set(err, CERR_TLS,
-				 "server %s closed the connection during the "
-				 "TLS handshake",
+				 _("server %s closed the connection during the "
+				   "TLS handshake"),
 				 c->server);
 		return -1;
 	}
@@ -489,7 +498,7 @@ static int net_write_all(struct net_conn *c, const uint8_t *buf, size_t len,
 		if (rc == 0)
 			continue;
 		if (rc == NET_TIMEOUT)
-			net_timeout_error(c, "sending to", err);
+			net_timeout_error(c, _("sending to"), err);
 		else if (rc == NET_EOF)
 			net_eof_error(c, err);
 		return -1;
@@ -519,8 +528,8 @@ static int net_read_frame(struct net_conn *c, int64_t deadline,
 			*out = frame_decode(c->rbuf + FRAME_HEADER_LEN, len);
 			if (*out == NULL) {
 				cerr_set(err, CERR_PROTOCOL,
-					 "undecodable frame of %u bytes from "
-					 "server %s",
+					 _("undecodable frame of %u bytes from "
+					   "server %s"),
 					 len, c->server);
 				return -1;
 			}
@@ -530,14 +539,14 @@ static int net_read_frame(struct net_conn *c, int64_t deadline,
 		}
 		if (st == FRAME_TOO_LARGE) {
 			cerr_set(err, CERR_PROTOCOL,
-				 "server %s announced a frame of %u bytes "
-				 "(this client accepts at most %u)",
+				 _("server %s announced a frame of %u bytes "
+				   "(this client accepts at most %u)"),
 				 c->server, len, FRAME_DEFAULT_MAX);
 			return -1;
 		}
 		if (st == FRAME_EMPTY) {
 			cerr_set(err, CERR_PROTOCOL,
-				 "empty frame from server %s", c->server);
+				 _("empty frame from server %s"), c->server);
 			return -1;
 		}
 		/* FRAME_NEED_MORE: make room for the whole frame. */
@@ -552,7 +561,7 @@ static int net_read_frame(struct net_conn *c, int64_t deadline,
 			uint8_t *nb = realloc(c->rbuf, need);
 
 			if (nb == NULL) {
-				cerr_set(err, CERR_LOCAL, "out of memory");
+				cerr_set(err, CERR_LOCAL, _("out of memory"));
 				return -1;
 			}
 			c->rbuf = nb;
@@ -615,8 +624,8 @@ static void net_hello_hint(struct cerr *err)
 		return;
 	snprintf(was, sizeof(was), "%s", err->message);
 	cerr_set(err, CERR_CERT_REFUSED,
-		 "%s, before Welcome: the server may have refused the client "
-		 "certificate",
+		 _("%s, before Welcome: the server may have refused the client "
+		   "certificate"),
 		 was);
 }
 
@@ -631,8 +640,8 @@ static uint64_t net_send(struct net_conn *c, Maillage__Envelope *req,
 	req->request_id = c->next_id++;
 	if (frame_encode(req, c->send_max, &buf, &len) != 0) {
 		cerr_set(err, CERR_LOCAL,
-			 "cannot encode the %s request (larger than the %u "
-			 "bytes the server accepts?)",
+			 _("cannot encode the %s request (larger than the %u "
+			   "bytes the server accepts?)"),
 			 frame_body_name(req), c->send_max);
 		return 0;
 	}
@@ -659,7 +668,8 @@ static int net_await(struct net_conn *c, uint64_t id, int64_t deadline,
 	for (;;) {
 		rc = net_read_frame(c, deadline, &msg, err);
 		if (rc == NET_TIMEOUT) {
-			net_timeout_error(c, "waiting for an answer from", err);
+			net_timeout_error(c, _("waiting for an answer from"),
+					  err);
 			net_fail(c);
 			return -1;
 		}
@@ -679,8 +689,8 @@ static int net_await(struct net_conn *c, uint64_t id, int64_t deadline,
 		}
 		if (msg->env->request_id != 0) {
 			cerr_set(err, CERR_PROTOCOL,
-				 "server %s answered request %llu while "
-				 "request %llu was waiting",
+				 _("server %s answered request %llu while "
+				   "request %llu was waiting"),
 				 c->server,
 				 (unsigned long long)msg->env->request_id,
 				 (unsigned long long)id);
@@ -726,7 +736,8 @@ static int net_hello(struct net_conn *c, const char *client_name,
 	if (msg->env->body_case != MAILLAGE__ENVELOPE__BODY_WELCOME ||
 	    msg->env->welcome->account == NULL) {
 		cerr_set(err, CERR_PROTOCOL,
-			 "server %s answered Hello with %s instead of Welcome",
+			 _("server %s answered Hello with %s instead of "
+			   "Welcome"),
 			 c->server, frame_body_name(msg->env));
 		frame_msg_free(msg);
 		net_fail(c);
@@ -735,8 +746,8 @@ static int net_hello(struct net_conn *c, const char *client_name,
 	w = msg->env->welcome;
 	if (w->protocol_version != NET_PROTOCOL_VERSION) {
 		cerr_set(err, CERR_PROTOCOL,
-			 "server %s speaks protocol version %u, this client "
-			 "version %u",
+			 _("server %s speaks protocol version %u, this client "
+			   "version %u"),
 			 c->server, w->protocol_version, NET_PROTOCOL_VERSION);
 		frame_msg_free(msg);
 		net_fail(c);
@@ -760,7 +771,7 @@ int net_connect(const struct conf *conf, const char *client_name,
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		cerr_set(err, CERR_LOCAL, "out of memory");
+		cerr_set(err, CERR_LOCAL, _("out of memory"));
 		return -1;
 	}
 	c->fd = -1;
@@ -829,7 +840,7 @@ int net_request(struct net_conn *c, Maillage__Envelope *req,
 	*resp = NULL;
 	if (c->state != NET_READY) {
 		cerr_set(err, CERR_LOCAL,
-			 "the connection to server %s is no longer usable",
+			 _("the connection to server %s is no longer usable"),
 			 c->server);
 		return -1;
 	}
@@ -846,7 +857,7 @@ int net_call(struct net_conn *c, Maillage__Envelope *req,
 	if (net_request(c, req, resp, err) != 0)
 		return -1;
 	if ((*resp)->env->body_case != expect) {
-		cerr_set(err, CERR_PROTOCOL, "server %s answered %s with %s",
+		cerr_set(err, CERR_PROTOCOL, _("server %s answered %s with %s"),
 			 c->server, frame_body_name(req),
 			 frame_body_name((*resp)->env));
 		frame_msg_free(*resp);
@@ -864,7 +875,7 @@ int net_recv(struct net_conn *c, int timeout_ms, struct frame_msg **msg,
 	*msg = NULL;
 	if (c->state != NET_READY) {
 		cerr_set(err, CERR_LOCAL,
-			 "the connection to server %s is no longer usable",
+			 _("the connection to server %s is no longer usable"),
 			 c->server);
 		return -1;
 	}

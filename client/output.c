@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <locale.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Length of the valid UTF-8 sequence at s, or 0 when it is not valid. */
 static size_t output_utf8_len(const unsigned char *s)
@@ -130,7 +132,8 @@ void output_field(const char *label, const char *value)
 {
 	char *v = output_sanitize(value);
 
-	printf("%s: %s\n", label, v != NULL ? v : "(out of memory)");
+	/* TRANSLATORS: a label and its value ("status: open"). */
+	printf(_("%s: %s\n"), label, v != NULL ? v : _("(out of memory)"));
 	free(v);
 }
 
@@ -209,7 +212,7 @@ int output_flush(void)
 		return MAILLAGE_EXIT_OK;
 	}
 	output_stdout_state = 2;
-	fprintf(stderr, "maillage: cannot write output%s%s\n",
+	fprintf(stderr, _("maillage: cannot write output%s%s\n"),
 		e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
 	return MAILLAGE_EXIT_UNAVAILABLE;
 }
@@ -224,7 +227,7 @@ int output_json(json_t *doc)
 	int rc;
 
 	if (doc == NULL) {
-		output_warnx("out of memory building the JSON output");
+		output_warnx(_("out of memory building the JSON output"));
 		return MAILLAGE_EXIT_UNAVAILABLE;
 	}
 	rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
@@ -237,18 +240,24 @@ int output_json(json_t *doc)
 int output_error(const struct cerr *err)
 {
 	char *msg = output_sanitize(err->message);
-	const char *m = msg != NULL ? msg : "(out of memory)";
+	const char *m = msg != NULL ? msg : _("(out of memory)");
 
 	fflush(stdout);
 	if (err->kind == CERR_SERVER) {
 		char *field = output_sanitize(err->field);
 
+		/* The code's meaning in the user's language, then the
+		 * server's own words (English) when it gave any. */
 		if (m[0] == '\0')
-			m = "the server refused the request";
-		fprintf(stderr, "maillage: %s [%s", m,
-			cerr_code_name(err->code));
+			fprintf(stderr, "maillage: %s [%s",
+				i18n_error_code(err->code),
+				cerr_code_name(err->code));
+		else
+			fprintf(stderr, "maillage: %s: %s [%s",
+				i18n_error_code(err->code), m,
+				cerr_code_name(err->code));
 		if (field != NULL && field[0] != '\0')
-			fprintf(stderr, ", field %s", field);
+			fprintf(stderr, _(", field %s"), field);
 		fputs("]\n", stderr);
 		free(field);
 	} else {
@@ -329,5 +338,74 @@ const char *output_role(int role)
 		return "admin";
 	default:
 		return "unknown";
+	}
+}
+
+const char *output_date(char buf[OUTPUT_DATE_MAX], const char *rfc3339)
+{
+	const char *loc = setlocale(LC_TIME, NULL);
+	struct tm tm, local;
+	time_t t;
+	const char *rest;
+	int used = 0;
+
+	output_clean(buf, OUTPUT_DATE_MAX, rfc3339);
+	if (rfc3339 == NULL || loc == NULL || strcmp(loc, "C") == 0 ||
+	    strcmp(loc, "POSIX") == 0 || strncmp(loc, "C.", 2) == 0)
+		return buf;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(rfc3339, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
+		   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+		   &used) != 6 ||
+	    used != 19)
+		return buf;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	rest = rfc3339 + used;
+	if (*rest == '.') {
+		rest++;
+		while (*rest >= '0' && *rest <= '9')
+			rest++;
+	}
+	if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
+		return buf;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || localtime_r(&t, &local) == NULL)
+		return buf;
+		/* %x %X: the locale's date and time, without a weekday. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-y2k"
+	if (strftime(buf, OUTPUT_DATE_MAX, "%x %X", &local) == 0)
+#pragma GCC diagnostic pop
+		output_clean(buf, OUTPUT_DATE_MAX, rfc3339);
+	return buf;
+}
+
+int output_color(void)
+{
+	static int cached = -1;
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (cached < 0)
+		cached = isatty(STDOUT_FILENO) &&
+			 (no == NULL || no[0] == '\0') && term != NULL &&
+			 strcmp(term, "dumb") != 0;
+	return cached;
+}
+
+const char *output_sgr(enum output_style style)
+{
+	if (!output_color())
+		return "";
+	switch (style) {
+	case OUTPUT_BOLD:
+		return "\033[1m";
+	case OUTPUT_URGENT:
+		return "\033[1;31m";
+	case OUTPUT_DIM:
+		return "\033[2m";
+	case OUTPUT_RESET:
+	default:
+		return "\033[0m";
 	}
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "cerr.h"
+#include "i18n.h"
 
 /* Size of a buffer for output_time_*(): "2026-11-28T17:00:00.123Z". */
 #define OUTPUT_TIME_MAX 32
@@ -76,6 +77,27 @@ void output_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 const char *output_time_ms(char buf[OUTPUT_TIME_MAX], int64_t ms);
 const char *output_time_secs(char buf[OUTPUT_TIME_MAX], int64_t secs);
+
+/* Size of a buffer for output_date(). */
+#define OUTPUT_DATE_MAX 64
+/*
+ * A time the server sent as RFC 3339 UTC ("2026-11-28T14:03:07Z", with or
+ * without fraction), for a human: in the C or POSIX locale it stays as it
+ * is; in another, it is shown in local time in that locale's format
+ * (strftime %x %X: "28/11/2026 15:03:07" in French). Anything else (a date
+ * alone, an invalid time) is copied unchanged, cleaned for the terminal.
+ * Returns buf.
+ */
+const char *output_date(char buf[OUTPUT_DATE_MAX], const char *rfc3339);
+
+/*
+ * Whether to colour standard output: it is a terminal, NO_COLOR is unset
+ * or empty (https://no-color.org) and TERM is not "dumb".
+ */
+int output_color(void);
+/* The SGR sequence of a style when colouring, else "". */
+enum output_style { OUTPUT_RESET, OUTPUT_BOLD, OUTPUT_URGENT, OUTPUT_DIM };
+const char *output_sgr(enum output_style style);
 
 /* "partner", "coordinator", "auditor", "admin", or "unknown". */
 const char *output_role(int role);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "output.h"
 
@@ -19,8 +21,8 @@
 
 struct view_table {
 	size_t ncols;
-	const char *const *headers;
-	char **cells; /* nrows * ncols, escaped */
+	const char **headers; /* translated */
+	char **cells;	      /* nrows * ncols, escaped */
 	size_t nrows;
 	size_t cap; /* rows */
 };
@@ -39,11 +41,18 @@ static size_t view_width(const char *s)
 struct view_table *view_table_new(size_t ncols, const char *const *headers)
 {
 	struct view_table *t = calloc(1, sizeof(*t));
+	size_t i;
 
 	if (t == NULL)
 		return NULL;
 	t->ncols = ncols;
-	t->headers = headers;
+	t->headers = calloc(ncols, sizeof(*t->headers));
+	if (t->headers == NULL) {
+		free(t);
+		return NULL;
+	}
+	for (i = 0; i < ncols; i++)
+		t->headers[i] = _(headers[i]);
 	return t;
 }
 
@@ -78,6 +87,36 @@ size_t view_table_rows(const struct view_table *t)
 	return t->nrows;
 }
 
+/*
+ * Print the first `cols` columns of the escaped `s`, ending with an
+ * ellipsis when it is wider; returns the columns printed.
+ */
+static size_t view_put_cut(const char *s, size_t cols)
+{
+	size_t w = view_width(s), n = 0;
+	const char *p = s;
+
+	if (w <= cols) {
+		fputs(s, stdout);
+		return w;
+	}
+	if (cols == 0)
+		return 0;
+	while (*p != '\0') {
+		const char *q = p + 1;
+
+		while (((unsigned char)*q & 0xc0) == 0x80)
+			q++;
+		if (n + 1 >= cols)
+			break;
+		fwrite(p, 1, (size_t)(q - p), stdout);
+		n++;
+		p = q;
+	}
+	fputs("\xe2\x80\xa6", stdout); /* ellipsis */
+	return n + 1;
+}
+
 /* One line: cells padded to `widths`, no trailing blanks. */
 static void view_table_line(const struct view_table *t, const size_t *widths,
 			    int indent, const char *const *cells)
@@ -88,15 +127,78 @@ static void view_table_line(const struct view_table *t, const size_t *widths,
 		const char *c = cells[i];
 
 		if (c[0] != '\0') {
-			printf("%*s%s", (int)pending, "", c);
+			size_t w;
+
+			printf("%*s", (int)pending, "");
+			w = view_put_cut(c, widths[i]);
 			pending = 0;
 			if (i + 1 < t->ncols)
-				pending = widths[i] - view_width(c) + 2;
+				pending = widths[i] - w + 2;
 		} else if (i + 1 < t->ncols) {
 			pending += widths[i] + 2;
 		}
 	}
 	putchar('\n');
+}
+
+/*
+ * Columns of the terminal standard output writes to: $COLUMNS, else the
+ * terminal's size; 0 when it is not a terminal or the size is unknown.
+ */
+static size_t view_terminal_width(void)
+{
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	long n;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (env != NULL && env[0] != '\0') {
+		n = strtol(env, &end, 10);
+		if (*end == '\0' && n > 0 && n < 10000)
+			return (size_t)n;
+	}
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
+/*
+ * Narrow the widest columns, one at a time, until the table fits the
+ * terminal: a column keeps at least VIEW_MIN_COLUMN columns and its whole
+ * header (its cells are cut with an ellipsis when printed). A table that
+ * still does not fit is left to the terminal to wrap.
+ */
+#define VIEW_MIN_COLUMN 8
+static void view_table_fit(const struct view_table *t, size_t *widths,
+			   int indent, int with_headers)
+{
+	size_t term = view_terminal_width(), total, i, widest, floor, lo;
+
+	if (term == 0 || t->ncols == 0)
+		return;
+	for (;;) {
+		total = (size_t)indent + 2 * (t->ncols - 1);
+		widest = t->ncols;
+		floor = 0;
+		for (i = 0; i < t->ncols; i++) {
+			total += widths[i];
+			lo = with_headers ? view_width(t->headers[i]) : 0;
+			if (lo < VIEW_MIN_COLUMN)
+				lo = VIEW_MIN_COLUMN;
+			if (widths[i] > lo && (widest == t->ncols ||
+					       widths[i] > widths[widest])) {
+				widest = i;
+				floor = lo;
+			}
+		}
+		if (total <= term || widest == t->ncols)
+			return;
+		widths[widest] -= total - term < widths[widest] - floor
+					  ? total - term
+					  : widths[widest] - floor;
+	}
 }
 
 void view_table_print(const struct view_table *t, int indent, int with_headers)
@@ -105,7 +207,7 @@ void view_table_print(const struct view_table *t, int indent, int with_headers)
 	size_t r, i, w;
 
 	if (widths == NULL) {
-		output_warnx("out of memory");
+		output_warnx(_("out of memory"));
 		return;
 	}
 	for (i = 0; i < t->ncols; i++) {
@@ -116,8 +218,10 @@ void view_table_print(const struct view_table *t, int indent, int with_headers)
 				widths[i] = w;
 		}
 	}
+	view_table_fit(t, widths, indent, with_headers);
 	if (with_headers)
-		view_table_line(t, widths, indent, t->headers);
+		view_table_line(t, widths, indent,
+				(const char *const *)t->headers);
 	for (r = 0; r < t->nrows; r++)
 		view_table_line(t, widths, indent,
 				(const char *const *)&t->cells[r * t->ncols]);
@@ -133,6 +237,7 @@ void view_table_free(struct view_table *t)
 	for (i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i]);
 	free(t->cells);
+	free(t->headers);
 	free(t);
 }
 
@@ -430,8 +535,8 @@ static void view_field(int indent, const char *label, const char *value)
 	if (view_empty(value))
 		return;
 	v = output_sanitize(value);
-	printf("%*s%s: %s\n", indent, "", label,
-	       v != NULL ? v : "(out of memory)");
+	printf(_("%*s%s: %s\n"), indent, "", label,
+	       v != NULL ? v : _("(out of memory)"));
 	free(v);
 }
 
@@ -442,7 +547,7 @@ static void view_list(int indent, const char *label, char *const *v, size_t n)
 
 	if (n == 0)
 		return;
-	printf("%*s%s: ", indent, "", label);
+	printf(_("%*s%s: "), indent, "", label);
 	for (i = 0; i < n; i++) {
 		char buf[VIEW_SHORT];
 
@@ -476,7 +581,7 @@ static void view_text_block(int indent, const char *text)
 			putchar('\n');
 		else
 			printf("%*s%s\n", indent, "",
-			       clean != NULL ? clean : "(out of memory)");
+			       clean != NULL ? clean : _("(out of memory)"));
 		free(clean);
 		free(line);
 		p += strcspn(p, "\n");
@@ -506,26 +611,26 @@ static void view_summary(const Maillage__CaseSummary *s, int with_parties)
 
 	output_clean(label, sizeof(label), s->person_label);
 	if (label[0] != '\0')
-		printf("case %" PRId64 ": %s (person %" PRId64 ")\n",
+		printf(_("case %" PRId64 ": %s (person %" PRId64 ")\n"),
 		       s->case_id, label, s->person_id);
 	else
-		printf("case %" PRId64 ": person %" PRId64 "\n", s->case_id,
+		printf(_("case %" PRId64 ": person %" PRId64 "\n"), s->case_id,
 		       s->person_id);
-	view_field(0, "status", s->status);
-	view_field(0, "protection status", s->protection_status);
-	view_field(0, "lead", view_empty(s->lead) ? "none" : s->lead);
+	view_field(0, _("status"), s->status);
+	view_field(0, _("protection status"), s->protection_status);
+	view_field(0, _("lead"), view_empty(s->lead) ? _("none") : s->lead);
 	if (with_parties)
-		view_list(0, "parties", s->parties, s->n_parties);
+		view_list(0, _("parties"), s->parties, s->n_parties);
 	output_clean(kind, sizeof(kind), s->last_kind);
 	output_clean(urg, sizeof(urg), s->last_urgency);
 	if (kind[0] != '\0' && urg[0] != '\0')
-		printf("last notice: %s (%s)\n", kind, urg);
+		printf(_("last notice: %s (%s)\n"), kind, urg);
 	else
-		view_field(0, "last notice", s->last_kind);
-	view_field(0, "opened", s->opened_at);
-	view_field(0, "updated", s->updated_at);
-	view_field(0, "closed", s->closed_at);
-	view_field(0, "close reason", s->close_reason);
+		view_field(0, _("last notice"), s->last_kind);
+	view_field(0, _("opened"), s->opened_at);
+	view_field(0, _("updated"), s->updated_at);
+	view_field(0, _("closed"), s->closed_at);
+	view_field(0, _("close reason"), s->close_reason);
 }
 
 void view_case_summary_text(const Maillage__CaseSummary *s)
@@ -538,10 +643,10 @@ static void view_identities(const Maillage__CaseView *v)
 	size_t i;
 
 	if (v->n_identities == 0) {
-		printf("\nIdentities: none\n");
+		printf(_("\nIdentities: none\n"));
 		return;
 	}
-	printf("\nIdentities:\n");
+	printf(_("\nIdentities:\n"));
 	for (i = 0; i < v->n_identities; i++) {
 		const Maillage__IdentityAssertion *a = v->identities[i];
 		const Maillage__Identity *id = a->identity;
@@ -550,41 +655,41 @@ static void view_identities(const Maillage__CaseView *v)
 		output_clean(at, sizeof(at), a->asserted_at);
 		output_clean(by, sizeof(by), a->asserted_by);
 		if (a->notice_id > 0)
-			printf("  %s  by %s (notice %" PRId64 ")\n", at, by,
+			printf(_("  %s  by %s (notice %" PRId64 ")\n"), at, by,
 			       a->notice_id);
 		else
-			printf("  %s  by %s\n", at, by);
+			printf(_("  %s  by %s\n"), at, by);
 		if (id == NULL)
 			continue;
-		view_field(6, "given name", id->given_name);
-		view_field(6, "family name", id->family_name);
-		view_field(6, "birth date", id->birth_date);
+		view_field(6, _("given name"), id->given_name);
+		view_field(6, _("family name"), id->family_name);
+		view_field(6, _("birth date"), id->birth_date);
 		if (id->declared_age > 0 && !view_empty(id->age_declared_on)) {
 			char on[VIEW_SHORT];
 
-			printf("      declared age: %u (on %s)\n",
+			printf(_("      declared age: %u (on %s)\n"),
 			       id->declared_age,
 			       output_clean(on, sizeof(on),
 					    id->age_declared_on));
 		} else if (id->declared_age > 0) {
-			printf("      declared age: %u\n", id->declared_age);
+			printf(_("      declared age: %u\n"), id->declared_age);
 		}
-		view_field(6, "sex", id->sex);
-		view_field(6, "nationality", id->nationality);
-		view_list(6, "languages", id->languages, id->n_languages);
-		view_field(6, "place seen", id->place_seen);
+		view_field(6, _("sex"), id->sex);
+		view_field(6, _("nationality"), id->nationality);
+		view_list(6, _("languages"), id->languages, id->n_languages);
+		view_field(6, _("place seen"), id->place_seen);
 	}
 }
 
 static void view_parties(const Maillage__CaseView *v)
 {
-	static const char *const headers[] = {"INSTITUTION", "KIND", "SINCE",
-					      "NAME"};
+	static const char *const headers[] = {N_("INSTITUTION"), N_("KIND"),
+					      N_("SINCE"), N_("NAME")};
 	struct view_table *t;
 	size_t i;
 
 	if (v->n_parties == 0) {
-		printf("\nParties: none\n");
+		printf(_("\nParties: none\n"));
 		return;
 	}
 	t = view_table_new(4, headers);
@@ -592,35 +697,36 @@ static void view_parties(const Maillage__CaseView *v)
 		goto oom;
 	for (i = 0; i < v->n_parties; i++) {
 		const Maillage__Party *p = v->parties[i];
-		char code[VIEW_SHORT];
+		char code[VIEW_SHORT], since[OUTPUT_DATE_MAX];
 		const char *cells[4];
 
 		/* The code is escaped again by the table: no harm. */
 		if (p->lead)
-			snprintf(code, sizeof(code), "%s (lead)",
+			snprintf(code, sizeof(code), _("%s (lead)"),
 				 p->institution);
 		else
 			snprintf(code, sizeof(code), "%s", p->institution);
 		cells[0] = code;
 		cells[1] = p->kind;
-		cells[2] = p->since;
+		cells[2] = output_date(since, p->since);
 		cells[3] = p->name;
 		if (view_table_add(t, cells) != 0)
 			goto oom;
 	}
-	printf("\nParties:\n");
+	printf(_("\nParties:\n"));
 	view_table_print(t, 2, 1);
 	view_table_free(t);
 	return;
 oom:
 	view_table_free(t);
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 }
 
 static void view_recipients(const Maillage__NoticeView *n)
 {
-	static const char *const headers[] = {"INSTITUTION", "STATE", "SINCE",
-					      "REASON", "NOTE"};
+	static const char *const headers[] = {N_("INSTITUTION"), N_("STATE"),
+					      N_("SINCE"), N_("REASON"),
+					      N_("NOTE")};
 	struct view_table *t;
 	size_t i;
 
@@ -631,23 +737,24 @@ static void view_recipients(const Maillage__NoticeView *n)
 		goto oom;
 	for (i = 0; i < n->n_recipients; i++) {
 		const Maillage__Recipient *r = n->recipients[i];
+		char since[OUTPUT_DATE_MAX];
 		const char *cells[5];
 
 		cells[0] = r->institution;
 		cells[1] = r->state;
-		cells[2] = r->updated_at;
+		cells[2] = output_date(since, r->updated_at);
 		cells[3] = r->reason;
 		cells[4] = r->note;
 		if (view_table_add(t, cells) != 0)
 			goto oom;
 	}
-	printf("      recipients:\n");
+	printf(_("      recipients:\n"));
 	view_table_print(t, 8, 1);
 	view_table_free(t);
 	return;
 oom:
 	view_table_free(t);
-	output_warnx("out of memory");
+	output_warnx(_("out of memory"));
 }
 
 static void view_notice(const Maillage__NoticeView *n)
@@ -655,30 +762,30 @@ static void view_notice(const Maillage__NoticeView *n)
 	char at[VIEW_SHORT], kind[VIEW_SHORT], who[2 * VIEW_SHORT + 4];
 	char urg[VIEW_SHORT], vis[VIEW_SHORT], basis[VIEW_SHORT];
 
-	output_clean(at, sizeof(at), n->sent_at);
-	output_clean(kind, sizeof(kind), n->kind);
+	output_date(at, n->sent_at);
+	output_clean(kind, sizeof(kind), i18n_notice_kind(n->kind));
 	view_who(who, sizeof(who), n->from_institution, n->from_login);
-	printf("  %s  notice %" PRId64 ": %s from %s\n", at, n->notice_id, kind,
-	       who);
+	printf(_("  %s  notice %" PRId64 ": %s from %s\n"), at, n->notice_id,
+	       kind, who);
 	output_clean(urg, sizeof(urg), n->urgency);
 	output_clean(vis, sizeof(vis), n->visibility);
 	output_clean(basis, sizeof(basis), n->basis);
-	printf("      urgency: %s; visibility: %s; basis: %s\n", urg, vis,
+	printf(_("      urgency: %s; visibility: %s; basis: %s\n"), urg, vis,
 	       basis);
 	if (!view_empty(n->informed) && !view_empty(n->informed_note)) {
 		char inf[VIEW_SHORT];
 		char *note = output_sanitize(n->informed_note);
 
-		printf("      informed: %s (%s)\n",
+		printf(_("      informed: %s (%s)\n"),
 		       output_clean(inf, sizeof(inf), n->informed),
 		       note != NULL ? note : "");
 		free(note);
 	} else {
-		view_field(6, "informed", n->informed);
+		view_field(6, _("informed"), n->informed);
 	}
-	view_list(6, "indicators", n->indicators, n->n_indicators);
+	view_list(6, _("indicators"), n->indicators, n->n_indicators);
 	if (!view_empty(n->text)) {
-		printf("      text:\n");
+		printf(_("      text:\n"));
 		view_text_block(8, n->text);
 	}
 	view_recipients(n);
@@ -689,38 +796,38 @@ static void view_event(const Maillage__CaseEvent *e)
 	char at[VIEW_SHORT], by[2 * VIEW_SHORT + 4], inst[VIEW_SHORT];
 	char what[VIEW_SHORT], st[VIEW_SHORT];
 
-	output_clean(at, sizeof(at), e->at);
+	output_date(at, e->at);
 	output_clean(inst, sizeof(inst), e->institution);
 	output_clean(what, sizeof(what), e->what);
 	output_clean(st, sizeof(st), e->status);
 	view_who(by, sizeof(by), e->by_institution, e->by_login);
 	printf("  %s  ", at);
 	if (strcmp(e->what, "opened") == 0)
-		printf("case opened by %s\n", by);
+		printf(_("case opened by %s\n"), by);
 	else if (strcmp(e->what, "party_added") == 0)
-		printf("party %s added by %s\n", inst, by);
+		printf(_("party %s added by %s\n"), inst, by);
 	else if (strcmp(e->what, "party_removed") == 0)
-		printf("party %s removed by %s\n", inst, by);
+		printf(_("party %s removed by %s\n"), inst, by);
 	else if (strcmp(e->what, "lead_set") == 0 && inst[0] != '\0')
-		printf("lead set to %s by %s\n", inst, by);
+		printf(_("lead set to %s by %s\n"), inst, by);
 	else if (strcmp(e->what, "lead_set") == 0)
-		printf("lead cleared by %s\n", by);
+		printf(_("lead cleared by %s\n"), by);
 	else if (strcmp(e->what, "closed") == 0)
-		printf("case closed by %s\n", by);
+		printf(_("case closed by %s\n"), by);
 	else if (strcmp(e->what, "reopened") == 0)
-		printf("case reopened by %s\n", by);
+		printf(_("case reopened by %s\n"), by);
 	else if (strcmp(e->what, "status") == 0)
-		printf("protection status set to %s by %s\n", st, by);
+		printf(_("protection status set to %s by %s\n"), st, by);
 	else if (e->notice_id > 0)
-		printf("%s (notice %" PRId64 ") by %s\n", what, e->notice_id,
+		printf(_("%s (notice %" PRId64 ") by %s\n"), what, e->notice_id,
 		       by);
 	else
-		printf("%s by %s\n", what, by);
+		printf(_("%s by %s\n"), what, by);
 	if (strcmp(e->what, "closed") == 0)
-		view_field(6, "reason", e->note);
+		view_field(6, _("reason"), e->note);
 	else
-		view_field(6, "note", e->note);
-	view_list(6, "indicators", e->indicators, e->n_indicators);
+		view_field(6, _("note"), e->note);
+	view_list(6, _("indicators"), e->indicators, e->n_indicators);
 }
 
 /*
@@ -774,7 +881,7 @@ static void view_timeline(const Maillage__CaseView *v)
 	if (ent == NULL || placed == NULL) {
 		free(ent);
 		free(placed);
-		output_warnx("out of memory");
+		output_warnx(_("out of memory"));
 		return;
 	}
 	for (i = 0; i < v->n_events; i++) {
@@ -799,7 +906,7 @@ static void view_timeline(const Maillage__CaseView *v)
 		ent[n++].is_notice = 1;
 	}
 	qsort(ent, n, sizeof(*ent), view_entry_cmp);
-	printf(n == 0 ? "\nTimeline: empty\n" : "\nTimeline:\n");
+	printf(n == 0 ? _("\nTimeline: empty\n") : _("\nTimeline:\n"));
 	for (i = 0; i < n; i++) {
 		if (ent[i].is_notice)
 			view_notice(v->notices[ent[i].index]);

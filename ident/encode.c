@@ -51,7 +51,6 @@ struct tok_cache_slot {
 	char s[IDENT_TOKEN_MAX];
 	uint8_t flags, lang, used;
 	ident_tok_enc enc;
-	char phon[IDENT_TOKEN_MAX];
 };
 
 struct ident_enc {
@@ -467,13 +466,23 @@ int ident_encode(ident_enc *e, const ident_clear *c, ident_rec *out)
 	return 0;
 }
 
+/* bits set (SWAR: the portable build has no popcnt instruction, and
+ * libgcc's table lookup is slower) */
+static unsigned popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+	return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+}
+
 double ident_dice(const uint64_t *a, const uint64_t *b, size_t words)
 {
 	unsigned both = 0, na = 0, nb = 0;
 	for (size_t i = 0; i < words; i++) {
-		both += (unsigned)__builtin_popcountll(a[i] & b[i]);
-		na += (unsigned)__builtin_popcountll(a[i]);
-		nb += (unsigned)__builtin_popcountll(b[i]);
+		both += popcount64(a[i] & b[i]);
+		na += popcount64(a[i]);
+		nb += popcount64(b[i]);
 	}
 	if (na + nb == 0)
 		return 0.0;
@@ -550,6 +559,41 @@ int ident_block_keys(ident_enc *e, const ident_rec *r, int query,
 				n = add_key(keys, n, max,
 					    block_code(e, 'Y', t->phon, 0,
 						       (uint32_t)y));
+		}
+	}
+	/* each name with the sex and the nationality: a typo in the other
+	 * name and no usable birth date */
+	if (r->sex && r->nat[0]) {
+		uint32_t sn = (uint32_t)r->sex << 16 |
+			      (uint32_t)(uint8_t)r->nat[0] << 8 |
+			      (uint8_t)r->nat[1];
+		for (int i = 0; i < r->ngiven + r->nfamily; i++) {
+			const ident_tok_enc *t =
+				i < r->ngiven ? &r->given[i]
+					      : &r->family[i - r->ngiven];
+			if (t->phon && !(t->flags & IDENT_TOK_JOINED))
+				n = add_key(keys, n, max,
+					    block_code(e, 'X', t->phon, 0, sn));
+		}
+	}
+	/* each name alone between a weak record (no birth year, or one
+	 * name field empty) and any other: keys 'S' stored for every
+	 * record and queried by weak ones, 'T' stored for weak records and
+	 * queried by every one (two complete records never meet here) */
+	{
+		int weak = !d->year || !r->ngiven || !r->nfamily;
+		for (int i = 0; i < r->ngiven + r->nfamily; i++) {
+			const ident_tok_enc *t =
+				i < r->ngiven ? &r->given[i]
+					      : &r->family[i - r->ngiven];
+			if (!t->phon || (t->flags & IDENT_TOK_JOINED))
+				continue;
+			if (!query || weak)
+				n = add_key(keys, n, max,
+					    block_code(e, 'S', t->phon, 0, 0));
+			if (query || weak)
+				n = add_key(keys, n, max,
+					    block_code(e, 'T', t->phon, 0, 0));
 		}
 	}
 	/* the full birth date, day and month in either order */

@@ -481,13 +481,14 @@ static const char *claimed_nat(struct rng *r, const char *nat)
 static void observe(struct rng *r, const ident_names *k, const struct person *p,
 		    double es, struct obs *o)
 {
-	char g1[160], g2[160], fam[160];
+	char g1[160], fam[160];
 	double x;
 	int y = p->y, m = p->m, d = p->d;
 
 	memset(o, 0, sizeof *o);
 	render(r, k, &p->given[0], p->nat, es, g1, sizeof g1);
 	if (p->ngiven == 2 && unif(r) > 0.35 * es) {
+		char g2[160];
 		render(r, k, &p->given[1], p->nat, es, g2, sizeof g2);
 		snprintf(o->given, sizeof o->given, "%s %s", g1, g2);
 	} else {

@@ -215,15 +215,21 @@ double ident_dice(const uint64_t *a, const uint64_t *b, size_t words);
 /* Blocking (block.c)                                                     */
 /* ---------------------------------------------------------------------- */
 
-#define IDENT_MAX_BLOCK_KEYS 96
+#define IDENT_MAX_BLOCK_KEYS 192
 
 /*
  * The keyed blocking keys of a record. A stored record gets its keys with
  * `query` = 0; a query gets the keys that can meet them (with `query` = 1,
  * the birth year is also tried one year off). Keys: pairs of phonetic or
  * group codes of the names (either order, so swapped names meet), each
- * name code with the birth year, the birth date with day and month in
- * either order, and bands of the record-level CLK (typos in every name).
+ * name code with the birth year, each name code with the sex and the
+ * nationality, each name code alone between a weak record (no birth year
+ * or an empty name field) and any other (stored and query keys differ, so
+ * two complete records never meet this way), the birth date with day and
+ * month in either order, and bands of the record-level CLK (typos in every
+ * name). Some keys of common names are held by many records: a search
+ * skips the keys held by more than a few thousand stored records, as
+ * ident_link does (2,000).
  */
 int ident_block_keys(ident_enc *e, const ident_rec *r, int query,
 		     uint64_t *keys, int max);
@@ -245,8 +251,9 @@ enum ident_field {
 enum ident_name_level {
 	IDENT_NL_EXACT,	  /* same normalised token */
 	IDENT_NL_VARIANT, /* same transliteration or nickname group */
-	IDENT_NL_PHON,	  /* same phonetic key */
 	IDENT_NL_TYPO,	  /* bigram Dice >= IDENT_DICE_TYPO */
+	IDENT_NL_PHON,	  /* same phonetic key, spelt further apart */
+	IDENT_NL_PART,	  /* both sides have several names, only one agrees */
 	IDENT_NL_WEAK,	  /* bigram Dice >= IDENT_DICE_WEAK */
 	IDENT_NL_DIFF,
 	IDENT_NAME_LEVELS
@@ -258,16 +265,21 @@ enum ident_birth_level {
 	IDENT_BL_SWAP,	  /* day and month swapped */
 	IDENT_BL_DAYMON,  /* same year, one of day/month differs */
 	IDENT_BL_YEAR,	  /* same day and month, year off by one or a digit */
-	IDENT_BL_PARTIAL, /* one side partial (year, year-month), compatible */
-	IDENT_BL_AGE,	  /* a declared age compatible with the other side */
-	IDENT_BL_CLOSE,	  /* within 400 days otherwise */
+	IDENT_BL_PARTIAL, /* one side year-month, compatible to the month */
+	IDENT_BL_PARTIAL_YEAR, /* one side a year alone, the same year */
+	IDENT_BL_AGE,	/* a declared age compatible with the other side */
+	IDENT_BL_NEAR,	/* a partial date or declared age one year off */
+	IDENT_BL_CLOSE, /* full dates within 400 days otherwise */
 	IDENT_BL_DIFF,
 	IDENT_BIRTH_LEVELS
 };
 
-enum { IDENT_SAME = 0, IDENT_DIFF = 1 };
+/* Sex and nationality levels; IDENT_NAT_NEAR for nationalities often
+ * given for one another (neighbours: Morocco / Algeria, Bosnia / Serbia,
+ * Albania / Kosovo, Romania / Moldova...). */
+enum { IDENT_SAME = 0, IDENT_DIFF = 1, IDENT_NAT_NEAR = 2 };
 
-#define IDENT_MAX_LEVELS 8
+#define IDENT_MAX_LEVELS 10
 #define IDENT_MISSING (-1)
 
 extern const double IDENT_DICE_TYPO;
@@ -299,7 +311,8 @@ const char *ident_field_name(int field);
 const char *ident_level_name(int field, int level);
 
 /* Built-in m/u probabilities (estimated from generated data, see
- * README), used as EM start and when there is too little data. */
+ * README): the prior of self-training and EM, and the model to use when
+ * there is too little data (a search among stored records). */
 void ident_model_default(ident_model *m);
 
 /* Term frequencies of codes (names, dates) in the data being matched. */
@@ -307,6 +320,11 @@ typedef struct ident_tf ident_tf;
 ident_tf *ident_tf_new(void);
 void ident_tf_free(ident_tf *t);
 void ident_tf_add(ident_tf *t, const ident_rec *r);
+/* How many records of a compared pair the table counts: 2 (the default,
+ * as in ident_link, where both sides were added) or 1 (a query that was
+ * not added, as in a search of stored records). The term-frequency weight
+ * counts only the other records holding the value. */
+void ident_tf_set_self(ident_tf *t, int n);
 /* Relative frequency of a code in its field (0 when unseen). */
 double ident_tf_freq(const ident_tf *t, int field, uint64_t code);
 
@@ -318,6 +336,9 @@ void ident_compare(const ident_tf *tf, const ident_rec *a, const ident_rec *b,
 /* The level of two name tokens, and the code they agree on. */
 int ident_token_level(const ident_tok_enc *a, const ident_tok_enc *b,
 		      uint64_t *code);
+/* The level of two nationalities (ISO alpha-2): IDENT_SAME, IDENT_NAT_NEAR
+ * or IDENT_DIFF. */
+int ident_nat_level(const char *a, const char *b);
 /* The level of two birth dates. */
 int ident_birth_level(const ident_date *a, const ident_date *b);
 
@@ -342,6 +363,19 @@ int ident_explain(const ident_model *m, const ident_tf *tf, ident_cmp *c,
  * pairs with ident_model_estimate_u). Returns the iterations run.
  */
 int ident_model_em(ident_model *m, const ident_cmp *v, size_t n, int max_iter);
+/*
+ * Estimate m from the data by self-training, field by field: the pairs
+ * that the other fields alone make confident matches (weights without
+ * this field >= conf, and with it too; `mutual`, may be NULL, keeps only
+ * pairs that are each side's best candidate) show how this field agrees
+ * between records of one person. No level's m falls below 0.1 %. Under
+ * conditional independence, selecting on the other fields does not bias it (a
+ * "leave one field out" hard EM; unlike EM on every candidate pair, relatives
+ * do not become the match class). The current m is a prior worth 100 pairs per
+ * field. Returns the iterations.
+ */
+int ident_model_fit(ident_model *m, const ident_tf *tf, ident_cmp *v,
+		    const uint8_t *mutual, size_t n, double conf, int max_iter);
 /* u from comparisons of random (almost surely unmatched) pairs. */
 void ident_model_estimate_u(ident_model *m, const ident_cmp *v, size_t n);
 void ident_model_print(const ident_model *m, FILE *f);
@@ -400,12 +434,22 @@ typedef struct ident_pair {
 	uint32_t a, b; /* row indices (left, right; or a < b in dedupe) */
 	float score;
 	ident_cmp cmp;
+	/* dedupe: 0 for a direct link, else 1 + the index of a record that
+	 * both are linked to (the pair was implied by the cluster, and its
+	 * score is that of the weakest link on the way) */
+	uint32_t via;
+	/* two files: what other strong candidates of either record took
+	 * off the score (log2), 0 when none */
+	float compete;
 } ident_pair;
 
 typedef struct ident_link_opts {
 	double threshold; /* minimum score proposed */
 	int em;		  /* re-estimate m by EM on the input */
+	int fit;	  /* re-estimate m by self-training (the default) */
 	int one_to_one;	  /* assignment (left/right mode) */
+	int cluster;	  /* dedupe: pairs implied by the clusters too */
+	int compete;	  /* two files: competing candidates lower a score */
 	int verbose;	  /* statistics on stderr */
 } ident_link_opts;
 
@@ -430,6 +474,23 @@ int ident_link(ident_enc *e, const ident_rec *left, size_t nl,
 	       const ident_rec *right, size_t nr, const ident_link_opts *o,
 	       ident_link_result *res);
 void ident_link_result_free(ident_link_result *r);
+
+#define IDENT_CLUSTER_MAX 8 /* records of a cluster that implies pairs */
+
+/*
+ * Deduplication clusters: the pairs of `pairs` (a < b, any order) scoring
+ * at least `threshold` link records into clusters (connected components).
+ * In a cluster of at most IDENT_CLUSTER_MAX records, every two records
+ * are proposed, a pair not linked directly with the score of the
+ * strongest chain between them (its weakest link) and `via` set, unless
+ * its own comparison under model `m` (may be NULL) is evidence against;
+ * larger clusters (chains of doubtful links) imply nothing. The result, in
+ * *out (malloc'd, best first), holds the direct pairs above the threshold
+ * and the implied ones. 0 on success.
+ */
+int ident_cluster(const ident_model *m, const ident_rec *r, size_t n,
+		  const ident_tf *tf, const ident_pair *pairs, size_t np,
+		  double threshold, ident_pair **out, size_t *nout);
 
 /* Encode a table (the clear rows) into records. */
 int ident_encode_table(ident_enc *e, const ident_table *t, ident_rec **out,

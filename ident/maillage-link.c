@@ -29,9 +29,12 @@ static void usage(FILE *f)
 		"first, as CSV\n"
 		"left_id,right_id,score[,explanation] on stdout. Two files "
 		"are linked one to\n"
-		"one (a row is proposed at most once); --dedupe lists every "
-		"pair above the\n"
-		"threshold within one file.\n"
+		"one (a row is proposed at most once), and a row's other "
+		"likely candidates\n"
+		"lower its scores; --dedupe lists every pair above the "
+		"threshold within one\n"
+		"file, with the pairs of small clusters of rows linked "
+		"together.\n"
 		"\n"
 		"Input: UTF-8 CSV with a header; columns id (required), "
 		"given_name,\n"
@@ -50,10 +53,10 @@ static void usage(FILE *f)
 		"digits); default:\n"
 		"                  a random key for this run\n"
 		"  --em            re-estimate m by EM on the input's "
-		"candidate "
-		"pairs\n"
-		"                  (default: the built-in m; u always comes "
-		"from the input)\n"
+		"candidate pairs\n"
+		"                  (default: m by self-training from the "
+		"built-in values;\n"
+		"                  u always comes from the input)\n"
 		"  --stats         counts, timings and the model on stderr\n"
 		"  -h, --help      this help\n"
 		"\n"
@@ -263,8 +266,22 @@ int main(int argc, char **argv)
 			ident_name na[2], nb[2];
 			names_of(ident_enc_norm(e), a, na);
 			names_of(ident_enc_norm(e), b, nb);
-			ident_explain(&res.model, res.tf, &p->cmp, na, nb, ex,
-				      sizeof ex);
+			int len = ident_explain(&res.model, res.tf, &p->cmp, na,
+						nb, ex, sizeof ex);
+			if (len < 0 || (size_t)len >= sizeof ex)
+				len = (int)strlen(ex);
+			if (p->compete >= 0.05f)
+				len += snprintf(ex + len,
+						sizeof ex - (size_t)len,
+						"; other likely candidates of "
+						"these rows %+.1f",
+						-(double)p->compete);
+			if (p->via && (size_t)len < sizeof ex)
+				snprintf(ex + len, sizeof ex - (size_t)len,
+					 "; proposed through %s (same "
+					 "person as both), with the score of "
+					 "the weaker link",
+					 lt.rows[p->via - 1].id);
 			putchar(',');
 			put_csv(stdout, ex);
 		}

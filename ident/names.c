@@ -314,8 +314,10 @@ const ident_names *ident_names_builtin(ident_norm *n, char *err, size_t errlen)
 	ident_names *k;
 	pthread_mutex_lock(&builtin_lock);
 	if (builtin == NULL)
+		/* the two symbols delimit one .incbin blob */
 		builtin = ident_names_load(
 			n, ident_names_tsv,
+			/* cppcheck-suppress comparePointers */
 			(size_t)(ident_names_tsv_end - ident_names_tsv), err,
 			errlen);
 	k = builtin;

@@ -342,9 +342,9 @@ int ident_name_parse(ident_norm *n, const char *s, size_t len, ident_name *out)
 		}
 	}
 	for (int i = 0; i < nw && out->n < IDENT_NAME_TOKENS - 1; i++) {
-		char merged[IDENT_TOKEN_MAX * 3];
 		const char *w = words[i];
 		if (is_abd(w) && i + 1 < nw) {
+			char merged[IDENT_TOKEN_MAX * 3];
 			int j = i + 1;
 			size_t ml;
 			ml = (size_t)snprintf(merged, sizeof merged, "%s", w);

@@ -123,6 +123,7 @@ struct cf_state {
 	char institution[33];	    /* case.party, case.lead */
 	const char *indicators;	    /* case.status: array literal */
 	char text[CF_TEXT_MAX + 1]; /* close reason or status note, or "" */
+	int64_t event_id; /* close, status: the timeline row, drawn ahead */
 };
 
 static const char *cf_s(const char *s)
@@ -275,10 +276,39 @@ static const char cf_summary_one_sql[] =
 	"SELECT * FROM casefile_summaries($1::bigint, $2::boolean,"
 	" $3::text[], $4::text[], $5::bigint, '', '', '', NULL, 0, 1)";
 
-/* Fill `cs` from row `row` of a casefile_summaries() result. */
-static int cf_summary_row(struct cf_arena *a, const PGresult *res, int row,
-			  Maillage__CaseSummary *cs)
+/*
+ * Open the sealed value of `column` in column `col` of `row` (the clear
+ * value stored before encryption in `legacy`, -1: none), bound to row key
+ * `key`, into the arena: *field. -1 when it does not open (*bad set) or
+ * memory is short.
+ */
+static int cf_open(struct cf_arena *a, const struct vault *vault,
+		   const PGresult *res, int row, int col, int legacy,
+		   const char *column, const char *key, char **field, int *bad)
 {
+	char *plain;
+	size_t n;
+
+	if (req_open(vault, res, row, col, legacy, column, key, &plain) != 0) {
+		*bad = 1;
+		return -1;
+	}
+	n = strlen(plain) + 1;
+	*field = cf_alloc(a, n, 1);
+	if (*field != NULL)
+		memcpy(*field, plain, n);
+	vault_free_text(plain);
+	return *field != NULL ? 0 : -1;
+}
+
+/* Fill `cs` from row `row` of a casefile_summaries() result. */
+static int cf_summary_row(struct cf_arena *a, const struct vault *vault,
+			  const PGresult *res, int row,
+			  Maillage__CaseSummary *cs, int *bad)
+{
+	char *label = NULL;
+	size_t n;
+
 	maillage__case_summary__init(cs);
 	cs->case_id = req_int(res, row, 0);
 	cs->person_id = req_int(res, row, 1);
@@ -290,8 +320,23 @@ static int cf_summary_row(struct cf_arena *a, const PGresult *res, int row,
 	cs->opened_at = req_str(res, row, 7);
 	cs->updated_at = req_str(res, row, 8);
 	cs->closed_at = req_str(res, row, 9);
-	cs->close_reason = req_str(res, row, 10);
 	cs->person_label = req_str(res, row, 12);
+	if (cf_open(a, vault, res, row, 16, 10, "case_file.close_reason",
+		    PQgetvalue(res, row, 0), &cs->close_reason, bad) != 0)
+		return -1;
+	if (req_person_label(vault, res, row, 12, &label) != 0) {
+		*bad = 1;
+		return -1;
+	}
+	if (label != NULL) {
+		n = strlen(label) + 1;
+		cs->person_label = cf_alloc(a, n, 1);
+		if (cs->person_label != NULL)
+			memcpy(cs->person_label, label, n);
+		vault_free_text(label);
+		if (cs->person_label == NULL)
+			return -1;
+	}
 	return cf_split(a, req_str(res, row, 11), &cs->parties, &cs->n_parties);
 }
 
@@ -307,7 +352,7 @@ static void cf_list_done(void *arg, const struct db_reply *reply)
 	struct cf_arena a = {0};
 	const PGresult *res;
 	size_t used = 0, size;
-	int i, n;
+	int i, n, bad = 0;
 
 	if (c == NULL)
 		goto out;
@@ -324,8 +369,15 @@ static void cf_list_done(void *arg, const struct db_reply *reply)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (cf_summary_row(&a, res, i, &items[i]) != 0) {
-			req_oom(c, r->request_id);
+		if (cf_summary_row(&a, &c->srv->vault, res, i, &items[i],
+				   &bad) != 0) {
+			if (bad) {
+				cf_internal(c, r,
+					    "stored content does not open");
+				r = NULL;
+			} else {
+				req_oom(c, r->request_id);
+			}
 			goto out;
 		}
 		size = maillage__case_summary__get_packed_size(&items[i]);
@@ -446,6 +498,10 @@ void casefile_list(struct conn *c, const Maillage__Envelope *env)
 
 /* ---- facts of one case -------------------------------------------------- */
 
+/* The id of the timeline entry a close or status change writes, drawn
+ * ahead so that its sealed note names its row (vault.h). */
+static const char cf_event_id_sql[] = "SELECT nextval('case_event_id_seq')";
+
 static const char cf_facts_sql[] =
 	"SELECT cf.person_id, EXISTS (SELECT 1 FROM case_party cp"
 	" WHERE cp.case_id = cf.id AND cp.institution_id = $2::bigint),"
@@ -461,9 +517,14 @@ static void cf_submit_facts(struct conn *c, struct req *r)
 	const char *params[2];
 	struct db_job *job = db_job_new();
 
+	const struct cf_state *st = r->data;
+	int draw = st->op == ACL_OP_CASE_CLOSE || st->op == ACL_OP_CASE_STATUS;
+
 	params[0] = req_fmt_int(case_id, r->case_id);
 	params[1] = req_fmt_int(inst, c->account.institution_id);
-	if (job != NULL && db_job_add(job, cf_facts_sql, 2, params) != 0) {
+	if (job != NULL &&
+	    (db_job_add(job, cf_facts_sql, 2, params) != 0 ||
+	     (draw && db_job_add(job, cf_event_id_sql, 0, NULL) != 0))) {
 		db_job_free(job);
 		job = NULL;
 	}
@@ -492,7 +553,8 @@ static const char cf_show_case_sql[] =
 	" coalesce(cf.close_reason, ''),"
 	" EXISTS (SELECT 1 FROM case_party cp WHERE cp.case_id = cf.id"
 	" AND cp.institution_id = $2::bigint),"
-	" coalesce(cf.lead_institution_id = $2::bigint, false)"
+	" coalesce(cf.lead_institution_id = $2::bigint, false),"
+	" cf.close_reason_enc"
 	" FROM case_file cf"
 	" LEFT JOIN institution li ON li.id = cf.lead_institution_id"
 	" WHERE cf.id = $1::bigint";
@@ -512,7 +574,8 @@ static const char cf_show_notices_sql[] =
 	" ELSE '' END, coalesce(n.informed_note, ''),"
 	" n.sender_institution_id, si.code, sa.login,"
 	" to_char(n.created_at AT TIME ZONE 'UTC',"
-	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), n.body"
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), n.body, n.informed_note_enc,"
+	" n.body_enc"
 	" FROM notice n JOIN institution si ON si.id = n.sender_institution_id"
 	" JOIN account sa ON sa.id = n.sender_account_id"
 	" WHERE n.case_id = $1::bigint ORDER BY n.id DESC LIMIT 1000";
@@ -522,7 +585,7 @@ static const char cf_show_recipients_sql[] =
 	"SELECT nr.notice_id, i.code, nr.state, coalesce(nr.reason, ''),"
 	" coalesce(nr.note, ''),"
 	" to_char(nr.updated_at AT TIME ZONE 'UTC',"
-	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), nr.note_enc, nr.institution_id"
 	" FROM notice_recipient nr"
 	" JOIN institution i ON i.id = nr.institution_id"
 	" WHERE nr.notice_id IN (SELECT n.id FROM notice n"
@@ -541,26 +604,7 @@ static const char cf_show_indicators_sql[] =
  * class, its author, and what the caller's institution is to that notice's
  * case, which may be another case of the person).
  */
-static const char cf_show_identities_sql[] =
-	"SELECT ia.id, coalesce(ia.given_name, ''),"
-	" coalesce(ia.family_name, ''), coalesce(ia.birth_date, ''),"
-	" coalesce(ia.declared_age, 0),"
-	" coalesce(to_char(ia.age_declared_on, 'YYYY-MM-DD'), ''),"
-	" coalesce(ia.sex, ''), coalesce(ia.nationality, ''),"
-	" array_to_string(ia.languages, ','), coalesce(ia.place_seen, ''),"
-	" ai.code,"
-	" to_char(ia.asserted_at AT TIME ZONE 'UTC',"
-	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	" coalesce(ia.notice_id, 0), ia.institution_id,"
-	" coalesce(an.visibility, ''), coalesce(an.sender_institution_id, 0),"
-	" coalesce(EXISTS (SELECT 1 FROM case_party cp"
-	" WHERE cp.case_id = an.case_id AND cp.institution_id = $2::bigint),"
-	" false),"
-	" coalesce(acf.lead_institution_id = $2::bigint, false)"
-	" FROM identity_assertion ia"
-	" JOIN institution ai ON ai.id = ia.institution_id"
-	" LEFT JOIN notice an ON an.id = ia.notice_id"
-	" LEFT JOIN case_file acf ON acf.id = an.case_id"
+static const char cf_show_identities_sql[] = CASEFILE_IDENTITY_SELECT
 	" WHERE ia.person_id = (SELECT c.person_id FROM case_file c"
 	" WHERE c.id = $1::bigint)"
 	" ORDER BY ia.id DESC LIMIT 500";
@@ -571,7 +615,7 @@ static const char cf_show_events_sql[] =
 	" ce.what, coalesce(bi.code, ''), coalesce(ba.login, ''),"
 	" coalesce(ii.code, ''), coalesce(ce.status, ''),"
 	" coalesce(ce.note, ''), array_to_string(ce.indicators, ','),"
-	" coalesce(ce.notice_id, 0)"
+	" coalesce(ce.notice_id, 0), ce.note_enc, ce.id"
 	" FROM case_event ce"
 	" LEFT JOIN institution bi ON bi.id = ce.by_institution_id"
 	" LEFT JOIN account ba ON ba.id = ce.by_account_id"
@@ -625,6 +669,8 @@ struct cf_view {
 	int64_t inst;	      /* the caller's institution */
 	const PGresult *notices;
 	int *vidx; /* per notices row: index in view.notices, or -1 */
+	const struct vault *vault;
+	int bad; /* a stored value did not open */
 	Maillage__CaseView view;
 	Maillage__CaseSummary summary;
 };
@@ -694,11 +740,15 @@ static int cf_view_notices(struct cf_view *v)
 		nv->visibility = req_str(res, i, 3);
 		nv->basis = req_str(res, i, 4);
 		nv->informed = req_str(res, i, 5);
-		nv->informed_note = req_str(res, i, 6);
 		nv->from_institution = req_str(res, i, 8);
 		nv->from_login = req_str(res, i, 9);
 		nv->sent_at = req_str(res, i, 10);
-		nv->text = req_str(res, i, 11);
+		if (cf_open(&v->a, v->vault, res, i, 12, 6,
+			    "notice.informed_note", PQgetvalue(res, i, 0),
+			    &nv->informed_note, &v->bad) != 0 ||
+		    cf_open(&v->a, v->vault, res, i, 13, 11, "notice.body",
+			    PQgetvalue(res, i, 0), &nv->text, &v->bad) != 0)
+			return -1;
 		v->vidx[i] = (int)v->view.n_notices;
 		v->view.notices[v->view.n_notices++] = nv;
 	}
@@ -711,6 +761,7 @@ static int cf_view_recipients(struct cf_view *v, const PGresult *res)
 	int n = PQntuples(res), i;
 	Maillage__Recipient *items;
 	Maillage__NoticeView *nv;
+	char key[64];
 
 	items = cf_alloc(&v->a, (size_t)n, sizeof(*items));
 	if (items == NULL)
@@ -740,8 +791,13 @@ static int cf_view_recipients(struct cf_view *v, const PGresult *res)
 		rc->institution = req_str(res, i, 1);
 		rc->state = req_str(res, i, 2);
 		rc->reason = req_str(res, i, 3);
-		rc->note = req_str(res, i, 4);
 		rc->updated_at = req_str(res, i, 5);
+		snprintf(key, sizeof(key), "%s/%s", PQgetvalue(res, i, 0),
+			 PQgetvalue(res, i, 7));
+		if (cf_open(&v->a, v->vault, res, i, 6, 4,
+			    "notice_recipient.note", key, &rc->note,
+			    &v->bad) != 0)
+			return -1;
 		nv->recipients[nv->n_recipients++] = rc;
 	}
 	return 0;
@@ -780,18 +836,31 @@ static int cf_view_indicators(struct cf_view *v, const PGresult *res)
  * always; others only with a notice the caller may read, judged in that
  * notice's case (columns 14-17: class, author, party, lead).
  */
-static int cf_identity_readable(const struct cf_view *v, const PGresult *res,
-				int i)
+int casefile_identity_readable(const struct acl_policy *p,
+			       const struct acl_subject *subject, int64_t inst,
+			       const PGresult *res, int i)
 {
-	struct acl_subject s = v->s;
+	struct acl_subject s = *subject;
+	int vis;
 
-	if (req_int(res, i, 13) == v->inst)
+	if (req_int(res, i, 13) == inst)
 		return 1;
 	if (req_int(res, i, 12) == 0)
 		return 0;
 	s.is_party = req_bool(res, i, 16);
 	s.is_lead = req_bool(res, i, 17);
-	return cf_readable(v, &s, PQgetvalue(res, i, 14), req_int(res, i, 15));
+	if (acl_case_visible(&s) != ACL_ALLOW)
+		return 0;
+	vis = acl_visibility_from_name(PQgetvalue(res, i, 14));
+	return vis >= 0 &&
+	       acl_notice_readable(p, &s, (enum acl_visibility)vis,
+				   req_int(res, i, 15) == inst) == ACL_ALLOW;
+}
+
+static int cf_identity_readable(const struct cf_view *v, const PGresult *res,
+				int i)
+{
+	return casefile_identity_readable(v->p, &v->s, v->inst, res, i);
 }
 
 /* "given family" of a readable assertion, or NULL when it has no name. */
@@ -828,6 +897,28 @@ static char *cf_label(struct cf_arena *a, const char *given, const char *family,
 	return label;
 }
 
+/* The sealed details of identity row `i` (key: its id, column 0). */
+static int cf_view_identity_texts(struct cf_view *v, const PGresult *res, int i,
+				  Maillage__Identity *id)
+{
+	const char *key = PQgetvalue(res, i, 0);
+
+	if (cf_open(&v->a, v->vault, res, i, 18, 1,
+		    "identity_assertion.given_name", key, &id->given_name,
+		    &v->bad) != 0 ||
+	    cf_open(&v->a, v->vault, res, i, 19, 2,
+		    "identity_assertion.family_name", key, &id->family_name,
+		    &v->bad) != 0 ||
+	    cf_open(&v->a, v->vault, res, i, 20, 3,
+		    "identity_assertion.birth_date", key, &id->birth_date,
+		    &v->bad) != 0 ||
+	    cf_open(&v->a, v->vault, res, i, 21, 9,
+		    "identity_assertion.place_seen", key, &id->place_seen,
+		    &v->bad) != 0)
+		return -1;
+	return 0;
+}
+
 static int cf_view_identities(struct cf_view *v, const PGresult *res)
 {
 	int n = PQntuples(res), i, oom = 0;
@@ -851,9 +942,8 @@ static int cf_view_identities(struct cf_view *v, const PGresult *res)
 		maillage__identity_assertion__init(ia);
 		maillage__identity__init(id);
 		ia->id = req_int(res, i, 0);
-		id->given_name = req_str(res, i, 1);
-		id->family_name = req_str(res, i, 2);
-		id->birth_date = req_str(res, i, 3);
+		if (cf_view_identity_texts(v, res, i, id) != 0)
+			return -1;
 		id->declared_age = (uint32_t)req_int(res, i, 4);
 		id->age_declared_on = req_str(res, i, 5);
 		id->sex = req_str(res, i, 6);
@@ -861,7 +951,6 @@ static int cf_view_identities(struct cf_view *v, const PGresult *res)
 		if (cf_split(&v->a, PQgetvalue(res, i, 8), &id->languages,
 			     &id->n_languages) != 0)
 			return -1;
-		id->place_seen = req_str(res, i, 9);
 		ia->identity = id;
 		ia->asserted_by = req_str(res, i, 10);
 		ia->asserted_at = req_str(res, i, 11);
@@ -914,7 +1003,9 @@ static int cf_view_events(struct cf_view *v, const PGresult *res)
 		ev->by_login = hidden ? (char *)"" : req_str(res, i, 3);
 		ev->institution = req_str(res, i, 4);
 		ev->status = req_str(res, i, 5);
-		ev->note = req_str(res, i, 6);
+		if (cf_open(&v->a, v->vault, res, i, 9, 6, "case_event.note",
+			    PQgetvalue(res, i, 10), &ev->note, &v->bad) != 0)
+			return -1;
 		if (cf_split(&v->a, PQgetvalue(res, i, 7), &ev->indicators,
 			     &ev->n_indicators) != 0)
 			return -1;
@@ -963,7 +1054,6 @@ static void cf_view_summary(struct cf_view *v, const PGresult *res)
 	cs->opened_at = req_str(res, 0, 5);
 	cs->updated_at = req_str(res, 0, 6);
 	cs->closed_at = req_str(res, 0, 7);
-	cs->close_reason = req_str(res, 0, 8);
 	v->s.is_party = req_bool(res, 0, 9);
 	v->s.is_lead = req_bool(res, 0, 10);
 }
@@ -1040,7 +1130,10 @@ static int cf_view_build(struct cf_view *v, const struct db_reply *reply)
 	Maillage__NoticeView *last;
 
 	v->notices = res[CF_R_NOTICES];
-	if (cf_view_parties(v, res[CF_R_PARTIES]) != 0 ||
+	if (cf_open(&v->a, v->vault, res[CF_R_CASE], 0, 11, 8,
+		    "case_file.close_reason", PQgetvalue(res[CF_R_CASE], 0, 0),
+		    &v->summary.close_reason, &v->bad) != 0 ||
+	    cf_view_parties(v, res[CF_R_PARTIES]) != 0 ||
 	    cf_view_notices(v) != 0 ||
 	    cf_view_recipients(v, res[CF_R_RECIPIENTS]) != 0 ||
 	    cf_view_indicators(v, res[CF_R_INDICATORS]) != 0 ||
@@ -1094,8 +1187,14 @@ static void cf_show_done(void *arg, const struct db_reply *reply)
 		r = NULL;
 		goto out;
 	}
+	v.vault = &c->srv->vault;
 	if (cf_view_build(&v, reply) != 0) {
-		req_oom(c, r->request_id);
+		if (v.bad) {
+			cf_internal(c, r, "stored content does not open");
+			r = NULL;
+		} else {
+			req_oom(c, r->request_id);
+		}
 		goto out;
 	}
 	v.view.summary = &v.summary;
@@ -1138,12 +1237,57 @@ static const char cf_party_sql[] =
 static const char cf_lead_sql[] =
 	"SELECT casefile_lead_tx($1::bigint, $2::bigint, $3::boolean, $4)";
 static const char cf_close_sql[] =
-	"SELECT casefile_close_tx($1::bigint, $2::bigint, $3::boolean, $4)";
+	"SELECT casefile_close_tx($1::bigint, $2::bigint, $3::boolean,"
+	" $4::bytea, $5::bigint, $6::bytea)";
 static const char cf_reopen_sql[] =
 	"SELECT casefile_reopen_tx($1::bigint, $2::bigint, $3::boolean)";
 static const char cf_status_sql[] =
 	"SELECT casefile_status_tx($1::bigint, $2::bigint, $3::boolean, $4,"
-	" $5, $6::text[])";
+	" $5::bytea, $6::text[], $7::bigint)";
+
+/*
+ * Close: the reason sealed for the case row and, again, for the timeline
+ * entry (both rows keep it: the case until it is reopened).
+ */
+static int cf_close_add(struct db_job *job, const struct conn *c,
+			const struct cf_state *st, const char **params)
+{
+	char event[24], *reason, *note;
+	int oom_r, oom_n, rc = -1;
+
+	reason = vault_seal(&c->srv->vault, "case_file.close_reason", params[0],
+			    st->text, &oom_r);
+	note = vault_seal(&c->srv->vault, "case_event.note",
+			  req_fmt_int(event, st->event_id), st->text, &oom_n);
+	if (!oom_r && !oom_n) {
+		params[3] = reason;
+		params[4] = event;
+		params[5] = note;
+		rc = db_job_add(job, cf_close_sql, 6, params);
+	}
+	free(reason);
+	free(note);
+	return rc;
+}
+
+static int cf_status_add(struct db_job *job, const struct conn *c,
+			 const struct cf_state *st, const char **params)
+{
+	char event[24], *note;
+	int oom, rc = -1;
+
+	note = vault_seal(&c->srv->vault, "case_event.note",
+			  req_fmt_int(event, st->event_id), st->text, &oom);
+	if (!oom) {
+		params[3] = acl_status_name(st->status);
+		params[4] = note;
+		params[5] = st->indicators;
+		params[6] = event;
+		rc = db_job_add(job, cf_status_sql, 7, params);
+	}
+	free(note);
+	return rc;
+}
 
 /* Append the change's statement for the request's state to `job`. */
 static int cf_change_add(struct db_job *job, const struct conn *c,
@@ -1151,7 +1295,7 @@ static int cf_change_add(struct db_job *job, const struct conn *c,
 {
 	const struct cf_state *st = r->data;
 	char case_id[24], account[24];
-	const char *params[6];
+	const char *params[7];
 
 	params[0] = req_fmt_int(case_id, r->case_id);
 	params[1] = req_fmt_int(account, c->account.id);
@@ -1165,15 +1309,11 @@ static int cf_change_add(struct db_job *job, const struct conn *c,
 		params[3] = st->institution;
 		return db_job_add(job, cf_lead_sql, 4, params);
 	case ACL_OP_CASE_CLOSE:
-		params[3] = st->text;
-		return db_job_add(job, cf_close_sql, 4, params);
+		return cf_close_add(job, c, st, params);
 	case ACL_OP_CASE_REOPEN:
 		return db_job_add(job, cf_reopen_sql, 3, params);
 	case ACL_OP_CASE_STATUS:
-		params[3] = acl_status_name(st->status);
-		params[4] = st->text;
-		params[5] = st->indicators;
-		return db_job_add(job, cf_status_sql, 6, params);
+		return cf_status_add(job, c, st, params);
 	default:
 		return -1;
 	}
@@ -1215,6 +1355,7 @@ static void cf_change_done(void *arg, const struct db_reply *reply)
 	Maillage__CaseUpdated cu = MAILLAGE__CASE_UPDATED__INIT;
 	Maillage__CaseSummary cs;
 	struct cf_arena a = {0};
+	int bad = 0;
 
 	if (c == NULL)
 		goto out;
@@ -1227,8 +1368,14 @@ static void cf_change_done(void *arg, const struct db_reply *reply)
 		r = NULL;
 		goto out;
 	}
-	if (cf_summary_row(&a, reply->results[1], 0, &cs) != 0) {
-		req_oom(c, r->request_id);
+	if (cf_summary_row(&a, &c->srv->vault, reply->results[1], 0, &cs,
+			   &bad) != 0) {
+		if (bad) {
+			cf_internal(c, r, "stored content does not open");
+			r = NULL;
+		} else {
+			req_oom(c, r->request_id);
+		}
 		goto out;
 	}
 	cu.summary = &cs;
@@ -1282,6 +1429,8 @@ static void cf_facts_done(void *arg, const struct db_reply *reply)
 		}
 	}
 	r->person_id = req_int(res, 0, 0);
+	if (reply->nresults > 1 && PQntuples(reply->results[1]) == 1)
+		st->event_id = req_int(reply->results[1], 0, 0);
 	p = cf_policy(c, r);
 	if (p == NULL)
 		return;

@@ -96,6 +96,18 @@ static const struct config_option config_options[] = {
 	OPT_UINT("audit", "checkpoint_interval_ms", checkpoint_interval_ms, 100,
 		 86400000, "10000"),
 	OPT_STR("audit", "signing_key", CONFIG_PATH, audit_signing_key, ""),
+	OPT_STR("storage", "data_keyring", CONFIG_PATH, data_keyring, ""),
+	OPT_UINT("retention", "closed_days", retention_closed_days, 1, 36500,
+		 "1826"),
+	OPT_UINT("retention", "not_a_victim_days", retention_not_victim_days, 1,
+		 36500, "365"),
+	OPT_UINT("retention", "purge_batch", purge_batch, 1, 10000, "100"),
+	OPT_STR("identity", "matching_key", CONFIG_PATH, matching_key, ""),
+	OPT_UINT("identity", "candidate_threshold", candidate_threshold, 0,
+		 1000, "160"),
+	OPT_UINT("identity", "confident_threshold", confident_threshold, 0,
+		 1000, "250"),
+	OPT_UINT("identity", "max_candidates", max_candidates, 1, 20, "5"),
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
@@ -344,6 +356,8 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		{offsetof(struct config, tls_private_key), "[tls] private_key"},
 		{offsetof(struct config, tls_ca), "[tls] ca"},
 		{offsetof(struct config, db_conninfo), "[database] conninfo"},
+		{offsetof(struct config, data_keyring),
+		 "[storage] data_keyring"},
 	};
 	size_t i;
 

@@ -63,6 +63,17 @@ struct config {
 	uint32_t checkpoint_rows;	 /* sign a checkpoint every N rows */
 	uint32_t checkpoint_interval_ms; /* or when the last is this old */
 	char audit_signing_key[CONFIG_PATH_MAX]; /* Ed25519 PEM, or "" */
+	/* [storage] (server/vault.c) */
+	char data_keyring[CONFIG_PATH_MAX]; /* keys sealing stored texts */
+	/* [retention] (server/purge.c) */
+	uint32_t retention_closed_days;	    /* closed cases kept this long */
+	uint32_t retention_not_victim_days; /* closed as not a victim */
+	uint32_t purge_batch;		    /* cases purged per transaction */
+	/* [identity] (server/match.c) */
+	char matching_key[CONFIG_PATH_MAX]; /* network secret, or "": off */
+	uint32_t candidate_threshold;	    /* tenths: score to propose */
+	uint32_t confident_threshold;	    /* tenths: score called confident */
+	uint32_t max_candidates;	    /* candidates returned per search */
 };
 
 /* Fill `cfg` with the defaults of every option. */

@@ -33,6 +33,8 @@ static const char *const conn_state_names[] = {
 /* Live connections: a slot table for lookup by id, a list for iteration. */
 static struct conn **conn_slots;
 static uint32_t conn_nslots;
+static uint32_t *conn_free_slots; /* a stack of the free slots */
+static uint32_t conn_nfree;
 static uint32_t conn_generation;
 static unsigned conn_live;
 static TAILQ_HEAD(, conn) conn_list = TAILQ_HEAD_INITIALIZER(conn_list);
@@ -77,22 +79,34 @@ static void conn_set_state(struct conn *c, enum conn_state state)
 
 /* ---- table --------------------------------------------------------- */
 
+/* Grow the table; the new slots go on the free stack, lowest on top. */
+static int conn_table_grow(void)
+{
+	uint32_t n = conn_nslots == 0 ? 64 : conn_nslots * 2, i;
+	struct conn **s = realloc(conn_slots, n * sizeof(*s));
+	uint32_t *f;
+
+	if (s == NULL)
+		return -1;
+	conn_slots = s;
+	f = realloc(conn_free_slots, n * sizeof(*f));
+	if (f == NULL)
+		return -1;
+	conn_free_slots = f;
+	memset(s + conn_nslots, 0, (n - conn_nslots) * sizeof(*s));
+	for (i = n; i > conn_nslots; i--)
+		conn_free_slots[conn_nfree++] = i - 1;
+	conn_nslots = n;
+	return 0;
+}
+
 static int conn_table_put(struct conn *c)
 {
 	uint32_t i;
 
-	for (i = 0; i < conn_nslots; i++)
-		if (conn_slots[i] == NULL)
-			break;
-	if (i == conn_nslots) {
-		uint32_t n = conn_nslots == 0 ? 64 : conn_nslots * 2;
-		struct conn **s = realloc(conn_slots, n * sizeof(*s));
-		if (s == NULL)
-			return -1;
-		memset(s + conn_nslots, 0, (n - conn_nslots) * sizeof(*s));
-		conn_slots = s;
-		conn_nslots = n;
-	}
+	if (conn_nfree == 0 && conn_table_grow() != 0)
+		return -1;
+	i = conn_free_slots[--conn_nfree];
 	conn_slots[i] = c;
 	c->id = ((uint64_t)++conn_generation << 32) | i;
 	TAILQ_INSERT_TAIL(&conn_list, c, entry);
@@ -104,8 +118,10 @@ static void conn_table_del(struct conn *c)
 {
 	uint32_t slot = (uint32_t)(c->id & 0xffffffffu);
 
-	if (slot < conn_nslots && conn_slots[slot] == c)
+	if (slot < conn_nslots && conn_slots[slot] == c) {
 		conn_slots[slot] = NULL;
+		conn_free_slots[conn_nfree++] = slot;
+	}
 	TAILQ_REMOVE(&conn_list, c, entry);
 	conn_live--;
 }
@@ -153,9 +169,29 @@ static void conn_send_limit_reason(struct conn *c)
 	conn_close(c, "output limit reached");
 }
 
-void conn_send(struct conn *c, Maillage__Envelope *env)
+int conn_send_frame(struct conn *c, const uint8_t *buf, size_t len)
 {
 	struct evbuffer *out;
+
+	if (c->state == CONN_CLOSING || c->state == CONN_LINGER)
+		return -1;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) + len > c->srv->cfg.output_limit) {
+		log_warnx("conn %" PRIu64 " %s: output limit reached "
+			  "(the client does not read), closing",
+			  c->id, c->peer);
+		conn_send_limit_reason(c);
+		return -1;
+	}
+	if (bufferevent_write(c->bev, buf, len) != 0) {
+		log_warnx("conn %" PRIu64 ": write failed", c->id);
+		return -1;
+	}
+	return 0;
+}
+
+void conn_send(struct conn *c, Maillage__Envelope *env)
+{
 	uint8_t *buf;
 	size_t len;
 
@@ -172,17 +208,7 @@ void conn_send(struct conn *c, Maillage__Envelope *env)
 					"the answer exceeds the frame limit");
 		return;
 	}
-	out = bufferevent_get_output(c->bev);
-	if (evbuffer_get_length(out) + len > c->srv->cfg.output_limit) {
-		free(buf);
-		log_warnx("conn %" PRIu64 " %s: output limit reached "
-			  "(the client does not read), closing",
-			  c->id, c->peer);
-		conn_send_limit_reason(c);
-		return;
-	}
-	if (bufferevent_write(c->bev, buf, len) != 0)
-		log_warnx("conn %" PRIu64 ": write failed", c->id);
+	conn_send_frame(c, buf, len);
 	free(buf);
 }
 
@@ -609,6 +635,8 @@ void conn_free_all(void)
 	while ((c = TAILQ_FIRST(&conn_list)) != NULL)
 		conn_free(c);
 	free(conn_slots);
+	free(conn_free_slots);
 	conn_slots = NULL;
-	conn_nslots = 0;
+	conn_free_slots = NULL;
+	conn_nslots = conn_nfree = 0;
 }

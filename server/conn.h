@@ -73,6 +73,12 @@ struct conn *conn_find(uint64_t id);
 
 /* Encode and queue `env`; cuts the connection if its output limit is hit. */
 void conn_send(struct conn *c, Maillage__Envelope *env);
+/*
+ * Queue one frame encoded already (shared by many connections, copied):
+ * 0, or -1 when it was not queued (closing, or the output limit was hit
+ * and the connection is being cut).
+ */
+int conn_send_frame(struct conn *c, const uint8_t *buf, size_t len);
 void conn_send_error(struct conn *c, uint64_t request_id,
 		     Maillage__ErrorCode code, const char *field,
 		     const char *message);

@@ -2,6 +2,13 @@
  * db: asynchronous PostgreSQL pool on libpq's non-blocking API and pipeline
  * mode; see db.h. Each connection's state changes only in dbc_set_state(),
  * which logs the transition.
+ *
+ * Each connection prepares a statement text the first time it runs it (a
+ * Prepare sent in the same pipeline, just before the statement), and runs
+ * it by name afterwards, so PostgreSQL parses and plans it once per
+ * connection. The connection's table of prepared texts is forgotten with
+ * the connection. One connection at a time LISTENs (another takes over when
+ * it is lost), so a NOTIFY reaches the daemon once.
  */
 #include "db.h"
 
@@ -23,10 +30,17 @@ struct db_stmt {
 	char *params[DB_MAX_PARAMS];
 };
 
+struct dbc_prep;
+
 struct db_job {
 	TAILQ_ENTRY(db_job) entry;
 	int nstmts;
 	struct db_stmt stmts[DB_MAX_STMTS];
+	/* Statements preceded by their Prepare in this run, and its entry. */
+	uint32_t prep_mask;
+	struct dbc_prep *prep[DB_MAX_STMTS];
+	int in_prep;   /* the results being read are the Prepare's of `cur` */
+	int prep_used; /* a statement ran by name */
 	db_done_fn *done;
 	void *arg;
 	/* Filled while running. */
@@ -47,6 +61,18 @@ struct db_listen {
 	void *arg;
 };
 
+/* A statement text prepared (or being prepared) on one connection. */
+struct dbc_prep {
+	struct dbc_prep *next; /* in its hash bucket */
+	char *sql;
+	uint32_t hash;
+	unsigned id; /* its name: "mg<id>" */
+	int sent;    /* the Prepare was sent (and did not fail) */
+};
+
+#define DBC_PREP_BUCKETS 256
+#define DBC_PREP_MAX 1024 /* more distinct texts run unprepared */
+
 struct dbc {
 	struct db_pool *pool;
 	unsigned index;
@@ -60,6 +86,10 @@ struct dbc {
 	int flushing;	     /* PQflush returned 1: wait for writable */
 	unsigned backoff_ms;
 	int ever_up;
+	struct dbc_prep *prep[DBC_PREP_BUCKETS];
+	unsigned nprep;	  /* entries in the table */
+	unsigned prep_id; /* next name; never reused on a connection */
+	int listening;	  /* this connection holds the pool's LISTENs */
 };
 
 struct db_pool {
@@ -78,9 +108,12 @@ struct db_pool {
 	int ready_sent;
 	unsigned initial_failures;
 	int freeing;
-	/* LISTEN on every connection, one entry per channel */
+	/* LISTEN on one connection, one entry per channel */
 	struct db_listen listens[DB_LISTEN_MAX];
 	unsigned nlistens;
+	struct dbc *listener; /* the connection that LISTENs, or NULL */
+	int relisten;	      /* a channel was added: LISTEN again */
+	struct event *listen_ev;
 };
 
 #define DBC_BACKOFF_MIN_MS 100u
@@ -237,6 +270,57 @@ static void dbc_timer_set(struct dbc *c, unsigned ms)
 	evtimer_add(c->timer, &tv);
 }
 
+/* ---- prepared statements ------------------------------------------ */
+
+static uint32_t dbc_prep_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* The connection's entry for `sql`, added if new; NULL when full. */
+static struct dbc_prep *dbc_prep_get(struct dbc *c, const char *sql)
+{
+	uint32_t h = dbc_prep_hash(sql);
+	struct dbc_prep **b = &c->prep[h % DBC_PREP_BUCKETS], *p;
+
+	for (p = *b; p != NULL; p = p->next)
+		if (p->hash == h && strcmp(p->sql, sql) == 0)
+			return p;
+	if (c->nprep >= DBC_PREP_MAX)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->sql = strdup(sql)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->hash = h;
+	p->id = c->prep_id++;
+	c->nprep++;
+	p->next = *b;
+	*b = p;
+	return p;
+}
+
+/* Forget every prepared statement (the connection is gone or stale). */
+static void dbc_prep_clear(struct dbc *c)
+{
+	unsigned i;
+
+	for (i = 0; i < DBC_PREP_BUCKETS; i++) {
+		while (c->prep[i] != NULL) {
+			struct dbc_prep *p = c->prep[i];
+			c->prep[i] = p->next;
+			free(p->sql);
+			free(p);
+		}
+	}
+	c->nprep = 0;
+}
+
 static void dbc_release(struct dbc *c)
 {
 	if (c->ev != NULL) {
@@ -251,6 +335,8 @@ static void dbc_release(struct dbc *c)
 		c->pg = NULL;
 	}
 	c->flushing = 0;
+	dbc_prep_clear(c);
+	c->prep_id = 0;
 }
 
 static void db_check_ready(struct db_pool *pool, int connected)
@@ -306,6 +392,12 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 	dbc_log_loss(c, why);
 	c->job = NULL;
 	dbc_release(c);
+	if (c->pool->listener == c) {
+		c->pool->listener = NULL;
+		if (!c->pool->freeing)
+			event_active(c->pool->listen_ev, EV_TIMEOUT, 0);
+	}
+	c->listening = 0;
 	if (c->state == DBC_CONNECTING && !c->ever_up)
 		c->pool->initial_failures++;
 	dbc_set_state(c, DBC_DOWN);
@@ -332,6 +424,12 @@ static void db_listen_done(void *arg, const struct db_reply *reply)
 	if (reply->status != DB_OK) {
 		log_warnx("db[%u]: LISTEN failed: %s %s", c->index,
 			  db_status_name(reply->status), reply->sqlstate);
+		if (c->pool->listener == c) {
+			c->pool->listener = NULL;
+			c->listening = 0;
+			if (!c->pool->freeing)
+				event_active(c->pool->listen_ev, EV_TIMEOUT, 0);
+		}
 		return;
 	}
 	/* Subscribed again: whatever was notified meanwhile is lost. */
@@ -339,13 +437,17 @@ static void db_listen_done(void *arg, const struct db_reply *reply)
 		c->pool->listens[i].notify(c->pool->listens[i].arg, NULL);
 }
 
-/* Start the connection's LISTENs before any job; 0, or -1 (then pump). */
+/*
+ * Make idle connection `c` the pool's listener when there is none, and
+ * start its LISTENs before any job; 0, or -1 (then pump).
+ */
 static int dbc_start_listen(struct dbc *c)
 {
 	struct db_job *job;
 	unsigned i;
 
-	if (c->pool->nlistens == 0)
+	if (c->pool->nlistens == 0 || c->state != DBC_IDLE ||
+	    (c->pool->listener != NULL && c->pool->listener != c))
 		return -1;
 	job = db_job_new();
 	for (i = 0; job != NULL && i < c->pool->nlistens; i++) {
@@ -360,8 +462,22 @@ static int dbc_start_listen(struct dbc *c)
 	}
 	job->done = db_listen_done;
 	job->arg = c;
+	c->pool->listener = c;
+	c->listening = 1;
 	dbc_start(c, job);
 	return 0;
+}
+
+/* The listener was lost: an idle connection takes over (or the next). */
+static void db_listen_move(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_pool *pool = arg;
+	unsigned i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < pool->size && pool->listener == NULL; i++)
+		dbc_start_listen(&pool->conns[i]);
 }
 
 /* Hand the notifications libpq has read to the channels' listeners. */
@@ -457,17 +573,38 @@ static void dbc_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Send the job's statements and its Sync; flushing may need more calls. */
+/* Send one statement: by name, after its Prepare the first time. */
+static int dbc_send_stmt(struct dbc *c, struct db_job *job, int i)
+{
+	struct db_stmt *st = &job->stmts[i];
+	struct dbc_prep *p = dbc_prep_get(c, st->sql);
+	char name[16];
+
+	if (p == NULL)
+		return PQsendQueryParams(c->pg, st->sql, st->nparams, NULL,
+					 (const char *const *)st->params, NULL,
+					 NULL, 0);
+	snprintf(name, sizeof(name), "mg%u", p->id);
+	job->prep_used = 1;
+	if (!p->sent) {
+		if (!PQsendPrepare(c->pg, name, st->sql, st->nparams, NULL))
+			return 0;
+		p->sent = 1;
+		job->prep_mask |= 1u << i;
+		job->prep[i] = p;
+	}
+	return PQsendQueryPrepared(c->pg, name, st->nparams,
+				   (const char *const *)st->params, NULL, NULL,
+				   0);
+}
+
 static int dbc_send_job(struct dbc *c, struct db_job *job)
 {
 	int i, r;
 
-	for (i = 0; i < job->nstmts; i++) {
-		struct db_stmt *st = &job->stmts[i];
-		if (!PQsendQueryParams(c->pg, st->sql, st->nparams, NULL,
-				       (const char *const *)st->params, NULL,
-				       NULL, 0))
+	for (i = 0; i < job->nstmts; i++)
+		if (!dbc_send_stmt(c, job, i))
 			return -1;
-	}
 	if (!PQpipelineSync(c->pg))
 		return -1;
 	r = PQflush(c->pg);
@@ -483,18 +620,41 @@ static void dbc_start(struct dbc *c, struct db_job *job)
 	job->reply.failed_stmt = -1;
 	job->cur = 0;
 	job->cur_seen = 0;
+	job->prep_mask = 0;
+	job->prep_used = 0;
+	memset(job->prep, 0, sizeof(job->prep));
 	c->job = job;
 	dbc_set_state(c, DBC_BUSY);
 	dbc_timer_set(c, c->pool->query_timeout * 1000u);
 	if (dbc_send_job(c, job) != 0)
 		dbc_lost(c, DB_UNAVAILABLE);
+	job->in_prep = (int)(job->prep_mask & 1u);
 }
 
 static void dbc_record_result(struct db_job *job, PGresult *res)
 {
 	ExecStatusType st = PQresultStatus(res);
 
-	if (job->cur >= job->nstmts || job->cur_seen) {
+	if (job->cur >= job->nstmts) {
+		/*
+		 * An error after the last statement is the commit's (deferred
+		 * triggers, a full disk, a serialization failure): nothing
+		 * was stored, and the job must not count as done.
+		 */
+		if (st == PGRES_FATAL_ERROR && job->reply.failed_stmt < 0) {
+			const char *state =
+				PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			job->reply.failed_stmt = job->nstmts - 1;
+			job->reply.status = DB_SQL_ERROR;
+			snprintf(job->reply.sqlstate,
+				 sizeof(job->reply.sqlstate), "%s",
+				 state != NULL ? state : "");
+			job->reply.constraint = NULL;
+		}
+		PQclear(res);
+		return;
+	}
+	if (job->cur_seen || job->reply.results[job->cur] != NULL) {
 		PQclear(res);
 		return;
 	}
@@ -514,17 +674,54 @@ static void dbc_record_result(struct db_job *job, PGresult *res)
 	}
 }
 
-/* The Sync came back: the job is over. */
+/*
+ * The result of the Prepare of statement `cur`. A failed Prepare is the
+ * statement's failure (and the statement is prepared again next time).
+ */
+static void dbc_prep_result(struct db_job *job, PGresult *res)
+{
+	struct dbc_prep *p = job->prep[job->cur];
+
+	if (job->cur_seen) {
+		PQclear(res);
+		return;
+	}
+	job->cur_seen = 1;
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		PQclear(res);
+		return;
+	}
+	if (p != NULL)
+		p->sent = 0;
+	dbc_record_result(job, res);
+}
+
+/* One pipeline item's results are over: the next is a Prepare or not. */
+static void dbc_item_end(struct db_job *job)
+{
+	job->cur_seen = 0;
+	if (job->in_prep) {
+		job->in_prep = 0;
+		return;
+	}
+	job->cur++;
+	job->in_prep = job->cur < DB_MAX_STMTS &&
+		       (job->prep_mask & (1u << job->cur)) != 0;
+}
+
 /*
  * A transaction that lost a deadlock or a serialization conflict committed
  * nothing: run it again (at the head of the queue), a few times at most.
+ * So is one that ran prepared statements whose plans the schema outdated
+ * (0A000, "cached plan must not change result type"), prepared anew.
  */
 static int db_job_retry(struct db_pool *pool, struct db_job *job)
 {
 	if (job->reply.status != DB_SQL_ERROR ||
 	    job->retries >= DB_MAX_RETRIES ||
 	    (strcmp(job->reply.sqlstate, "40P01") != 0 &&
-	     strcmp(job->reply.sqlstate, "40001") != 0))
+	     strcmp(job->reply.sqlstate, "40001") != 0 &&
+	     (strcmp(job->reply.sqlstate, "0A000") != 0 || !job->prep_used)))
 		return 0;
 	job->retries++;
 	log_info("db: transaction rolled back (sqlstate %s), running it again",
@@ -542,6 +739,13 @@ static void dbc_job_done(struct dbc *c)
 	c->job = NULL;
 	evtimer_del(c->timer);
 	dbc_set_state(c, DBC_IDLE);
+	/*
+	 * "cached plan must not change result type": the schema changed under
+	 * the prepared statements. Prepare them again (new names), run again.
+	 */
+	if (job->reply.status == DB_SQL_ERROR && job->prep_used &&
+	    strcmp(job->reply.sqlstate, "0A000") == 0)
+		dbc_prep_clear(c);
 	if (db_job_retry(c->pool, job))
 		return;
 	if (job->reply.status == DB_SQL_ERROR)
@@ -559,11 +763,9 @@ static int dbc_read_results(struct dbc *c)
 	while (!PQisBusy(c->pg)) {
 		PGresult *res = PQgetResult(c->pg);
 		if (res == NULL) {
-			/* End of one statement's results. */
-			if (job->cur_seen) {
-				job->cur++;
-				job->cur_seen = 0;
-			}
+			/* End of one item's results (a Prepare's or not). */
+			if (job->cur_seen)
+				dbc_item_end(job);
 			if (++nulls > 1)
 				return 0;
 			continue;
@@ -574,7 +776,10 @@ static int dbc_read_results(struct dbc *c)
 			dbc_job_done(c);
 			return 1;
 		}
-		dbc_record_result(job, res);
+		if (job->in_prep)
+			dbc_prep_result(job, res);
+		else
+			dbc_record_result(job, res);
 	}
 	return 0;
 }
@@ -618,20 +823,34 @@ static void dbc_event(evutil_socket_t fd, short what, void *arg)
 
 /* ---- pool ---------------------------------------------------------- */
 
+/*
+ * Hand queued jobs to idle connections, the listener last (an idle
+ * listener hears a NOTIFY at once). A pool without a listener gets one.
+ */
 static void db_pump(struct db_pool *pool)
 {
-	unsigned i;
+	unsigned i, pass;
 
-	for (i = 0; i < pool->size && !TAILQ_EMPTY(&pool->queue); i++) {
-		struct dbc *c = &pool->conns[i];
-		struct db_job *job;
+	if (pool->relisten && pool->listener != NULL &&
+	    pool->listener->state == DBC_IDLE) {
+		pool->relisten = 0;
+		dbc_start_listen(pool->listener);
+	}
+	for (i = 0; i < pool->size && pool->listener == NULL; i++)
+		dbc_start_listen(&pool->conns[i]);
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < pool->size && !TAILQ_EMPTY(&pool->queue); i++) {
+			struct dbc *c = &pool->conns[i];
+			struct db_job *job;
 
-		if (c->state != DBC_IDLE)
-			continue;
-		job = TAILQ_FIRST(&pool->queue);
-		TAILQ_REMOVE(&pool->queue, job, entry);
-		pool->queued--;
-		dbc_start(c, job);
+			if (c->state != DBC_IDLE ||
+			    (pool->listener == c) != (pass == 1))
+				continue;
+			job = TAILQ_FIRST(&pool->queue);
+			TAILQ_REMOVE(&pool->queue, job, entry);
+			pool->queued--;
+			dbc_start(c, job);
+		}
 	}
 }
 
@@ -692,12 +911,15 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
 	TAILQ_INIT(&pool->failed);
 	pool->conns = calloc(size, sizeof(*pool->conns));
 	pool->failed_ev = event_new(base, -1, 0, db_failed_flush, pool);
+	pool->listen_ev = event_new(base, -1, 0, db_listen_move, pool);
 	if (pool->conninfo == NULL || pool->conns == NULL ||
-	    pool->failed_ev == NULL) {
+	    pool->failed_ev == NULL || pool->listen_ev == NULL) {
 		free(pool->conninfo);
 		free(pool->conns);
 		if (pool->failed_ev != NULL)
 			event_free(pool->failed_ev);
+		if (pool->listen_ev != NULL)
+			event_free(pool->listen_ev);
 		free(pool);
 		return NULL;
 	}
@@ -741,12 +963,10 @@ int db_pool_listen(struct db_pool *pool, const char *channel,
 	}
 	l->notify = notify;
 	l->arg = arg;
-	/* Connections already idle subscribe now; the others when up. */
-	for (i = 0; i < pool->size; i++) {
-		struct dbc *c = &pool->conns[i];
-		if (c->state == DBC_IDLE)
-			dbc_start_listen(c);
-	}
+	/* An idle connection subscribes now; otherwise the first idle. */
+	if (pool->listener != NULL)
+		pool->relisten = 1;
+	db_pump(pool);
 	return 0;
 }
 
@@ -774,6 +994,7 @@ void db_pool_free(struct db_pool *pool)
 	}
 	db_failed_flush(-1, 0, pool);
 	event_free(pool->failed_ev);
+	event_free(pool->listen_ev);
 	for (i = 0; i < pool->nlistens; i++) {
 		free(pool->listens[i].channel);
 		free(pool->listens[i].sql);

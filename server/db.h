@@ -4,7 +4,8 @@
  * machine: down -> connecting -> idle <-> busy, back to down on loss), the
  * queue of jobs waiting for a connection, and the timers that bound a
  * connect and a job. A job is a short list of parameterised statements sent
- * in pipeline mode behind one Sync, so they commit together or not at all.
+ * in pipeline mode behind one Sync, so they commit together or not at all;
+ * each connection prepares a statement text once and runs it by name.
  * The submitter always gets exactly one callback, never from inside
  * db_submit(): with every result, or with DB_UNAVAILABLE / DB_TIMEOUT when
  * the database is gone. Nothing here blocks.
@@ -17,7 +18,7 @@
 #include <stdint.h>
 
 #define DB_MAX_STMTS 16
-#define DB_MAX_PARAMS 32
+#define DB_MAX_PARAMS 40
 #define DB_QUEUE_MAX 4096
 #define DB_LISTEN_MAX 4 /* channels a pool may listen to */
 
@@ -69,14 +70,13 @@ void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,
 
 /*
  * LISTEN on `channel` (an SQL identifier chosen by the program, never by a
- * client, in lower case) on every connection of the pool, now and after
- * each reconnect. notify(arg, payload) is called for every notification on
- * that channel, possibly once per connection, and notify(arg, NULL) each
- * time a connection has subscribed again (notifications may have been
+ * client, in lower case) on one connection of the pool (the listener; when
+ * it is lost, another connection subscribes again). notify(arg, payload) is
+ * called once for every notification on that channel, and notify(arg,
+ * NULL) each time a connection has subscribed (notifications may have been
  * missed meanwhile). Up to DB_LISTEN_MAX channels, each with its own
- * callback; calling again for a channel replaces its callback. Call before
- * the pool's connections are busy (at start-up): a connection running a
- * job at that moment subscribes only after its next reconnect. 0, or -1.
+ * callback; calling again for a channel replaces its callback. The listener
+ * also runs jobs, when the other connections are busy. 0, or -1.
  */
 typedef void db_notify_fn(void *arg, const char *payload);
 int db_pool_listen(struct db_pool *pool, const char *channel,

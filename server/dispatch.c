@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "events.h"
 #include "notice.h"
+#include "person.h"
 #include "report.h"
 #include "session.h"
 #include "training.h"
@@ -71,6 +72,16 @@ static const struct dispatch_entry dispatch_table[] = {
 	 admin_account_set},
 	{MAILLAGE__ENVELOPE__BODY_ADMIN_ACCOUNT_ROTATE, "admin.account.rotate",
 	 admin_account_rotate},
+	{MAILLAGE__ENVELOPE__BODY_PERSON_SEARCH, "person.search",
+	 person_search},
+	{MAILLAGE__ENVELOPE__BODY_PERSON_LINK, "person.link", person_link},
+	{MAILLAGE__ENVELOPE__BODY_PERSON_UNLINK, "person.unlink",
+	 person_unlink},
+	{MAILLAGE__ENVELOPE__BODY_PERSON_CANDIDATES, "person.candidates",
+	 person_candidates},
+	{MAILLAGE__ENVELOPE__BODY_PERSON_DISMISS, "person.dismiss",
+	 person_dismiss},
+	{MAILLAGE__ENVELOPE__BODY_PERSON_SHOW, "person.show", person_show},
 };
 
 void dispatch_request(struct conn *c, const Maillage__Envelope *env)

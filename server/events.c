@@ -6,7 +6,14 @@
  * flight, paused while its output is more than half full). LIVE: it is at
  * the head and receives what the shared live query reads for its
  * institution. The live query runs when a notification, the poll timer or a
- * new institution makes an institution dirty; at most one runs at a time.
+ * new institution makes an institution dirty; at most one runs at a time,
+ * and the next waits until the rows of the last are written.
+ *
+ * Each row read is encoded once (and once more without its notice for an
+ * escalation); the frames are shared by every subscriber entitled to them.
+ * The live fan-out writes EVENTS_SLICE frames per loop turn, so the first
+ * subscribers' bytes leave while the others are still queued. Every frame
+ * written is recorded for the delivery audit (evaudit).
  */
 #include "events.h"
 
@@ -19,6 +26,8 @@
 #include "acl.h"
 #include "conn.h"
 #include "db.h"
+#include "evaudit.h"
+#include "frame.h"
 #include "log.h"
 #include "policy.h"
 #include "req.h"
@@ -28,6 +37,8 @@
 #define EVENTS_PAGE 256
 #define EVENTS_LIVE_MAX 2000
 #define EVENTS_DEADLINE_BATCH 100
+/* Frames written per loop turn by the live fan-out. */
+#define EVENTS_SLICE 256
 
 enum events_sub_state { EVENTS_SUB_REPLAY = 0, EVENTS_SUB_LIVE };
 
@@ -52,6 +63,35 @@ struct events_inst {
 	TAILQ_ENTRY(events_inst) entry;
 };
 
+/* An event's visibility when it names no notice. */
+#define EVENTS_VIS_NONE (-2)
+
+/* A frame encoded once, written to every subscriber entitled to it. */
+struct events_frame {
+	uint8_t *buf;
+	size_t len;
+};
+
+/*
+ * One event as read, reduced to what delivery decides on, with its frames:
+ * `whole` as the event is, `case_only` without the notice (escalations
+ * only, for those who may see the case but not the notice).
+ */
+struct events_row {
+	int64_t inst;
+	uint64_t seq;
+	int64_t case_id, notice_id, person_id, author;
+	int vis; /* acl_visibility, EVENTS_VIS_NONE, or -1 when unknown */
+	int party, lead, escalation;
+	int started; /* the live fan-out has begun with this row */
+	struct events_frame whole, case_only;
+};
+
+struct events_rows {
+	struct events_row *v;
+	int n;
+};
+
 static struct {
 	struct server *srv;
 	TAILQ_HEAD(, events_inst) insts;
@@ -59,7 +99,10 @@ static struct {
 	struct event *wake;
 	struct event *poll;
 	struct event *deadline;
-	int live_running;
+	struct event *fan;
+	struct events_rows fan_rows; /* the live read being written */
+	int fan_next;		     /* its first row not fully served */
+	int live_running;	     /* a live read is running or served */
 	int live_again;
 	int deadline_running;
 } ev;
@@ -143,6 +186,84 @@ static void events_mark_all_dirty(void)
 	in->dirty = 1;
 }
 
+/* ---- rows ------------------------------------------------------------ */
+
+static void events_rows_free(struct events_rows *rows)
+{
+	int i;
+
+	for (i = 0; i < rows->n; i++) {
+		free(rows->v[i].whole.buf);
+		free(rows->v[i].case_only.buf);
+	}
+	free(rows->v);
+	rows->v = NULL;
+	rows->n = 0;
+}
+
+/* Encode row `row` of `res`, without its notice when `case_only`. */
+static int events_encode(const PGresult *res, int row, int case_only,
+			 struct events_frame *f)
+{
+	Maillage__Envelope env = MAILLAGE__ENVELOPE__INIT;
+	Maillage__Event e = MAILLAGE__EVENT__INIT;
+
+	e.what = req_str(res, row, COL_WHAT);
+	e.at = req_str(res, row, COL_AT);
+	e.case_id = req_int(res, row, COL_CASE);
+	e.person_id = req_int(res, row, COL_PERSON);
+	e.notice_id = case_only ? 0 : req_int(res, row, COL_NOTICE);
+	e.kind = case_only ? (char *)"" : req_str(res, row, COL_KIND);
+	e.urgency = case_only ? (char *)"" : req_str(res, row, COL_URGENCY);
+	e.about = req_str(res, row, COL_ABOUT);
+	e.state = req_str(res, row, COL_STATE);
+	env.seq = (uint64_t)req_int(res, row, COL_SEQ);
+	env.body_case = MAILLAGE__ENVELOPE__BODY_EVENT;
+	env.event = &e;
+	return frame_encode(&env, ev.srv->cfg.max_frame, &f->buf, &f->len);
+}
+
+static int events_row_read(const PGresult *res, int i, struct events_row *r)
+{
+	const char *vis = PQgetvalue(res, i, COL_VIS);
+
+	r->inst = req_int(res, i, COL_INST);
+	r->seq = (uint64_t)req_int(res, i, COL_SEQ);
+	r->case_id = req_int(res, i, COL_CASE);
+	r->notice_id = req_int(res, i, COL_NOTICE);
+	r->person_id = req_int(res, i, COL_PERSON);
+	r->author = req_int(res, i, COL_AUTHOR);
+	r->vis = vis[0] == '\0' ? EVENTS_VIS_NONE
+				: acl_visibility_from_name(vis);
+	r->party = req_bool(res, i, COL_PARTY);
+	r->lead = req_bool(res, i, COL_LEAD);
+	r->escalation = strcmp(PQgetvalue(res, i, COL_WHAT), "escalation") == 0;
+	if (events_encode(res, i, 0, &r->whole) != 0)
+		return -1;
+	if (r->escalation && events_encode(res, i, 1, &r->case_only) != 0)
+		return -1;
+	return 0;
+}
+
+/* Every row of `res`, encoded; 0, or -1 (out of memory: none kept). */
+static int events_rows_read(const PGresult *res, struct events_rows *rows)
+{
+	int i, n = PQntuples(res);
+
+	rows->n = 0;
+	rows->v = calloc((size_t)(n > 0 ? n : 1), sizeof(*rows->v));
+	if (rows->v == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		rows->n = i + 1;
+		if (events_row_read(res, i, &rows->v[i]) != 0) {
+			events_rows_free(rows);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* ---- delivery -------------------------------------------------------- */
 
 enum events_access {
@@ -152,79 +273,59 @@ enum events_access {
 };
 
 /*
- * What may the subscriber learn of the event in `row`? acl decides, on
- * what the subscriber is to the case now (party, lead: read at delivery,
- * not when the event was written), exactly as for `case show`.
+ * What may the subscriber learn of the event? acl decides, on what the
+ * subscriber is to the case now (party, lead: read at delivery, not when
+ * the event was written), exactly as for `case show`.
  */
 static enum events_access events_access(const struct events_sub *s,
-					const PGresult *res, int row)
+					const struct events_row *r)
 {
 	struct acl_subject subj = s->subject;
-	const char *vis = PQgetvalue(res, row, COL_VIS);
 	const struct acl_policy *p;
-	int v;
 
-	subj.is_party = req_bool(res, row, COL_PARTY);
-	subj.is_lead = req_bool(res, row, COL_LEAD);
+	subj.is_party = r->party;
+	subj.is_lead = r->lead;
 	if (acl_case_visible(&subj) != ACL_ALLOW)
 		return EVENTS_HIDDEN;
-	if (vis[0] == '\0')
+	if (r->vis == EVENTS_VIS_NONE)
 		return EVENTS_WHOLE;
 	p = policy_current(ev.srv);
-	v = acl_visibility_from_name(vis);
-	if (p != NULL && v >= 0 &&
-	    acl_notice_readable(p, &subj, (enum acl_visibility)v,
-				req_int(res, row, COL_AUTHOR) == s->inst->id) ==
-		    ACL_ALLOW)
+	if (p != NULL && r->vis >= 0 &&
+	    acl_notice_readable(p, &subj, (enum acl_visibility)r->vis,
+				r->author == s->inst->id) == ACL_ALLOW)
 		return EVENTS_WHOLE;
 	/* A lapsed alert concerns the case whatever its notice's class. */
-	if (strcmp(PQgetvalue(res, row, COL_WHAT), "escalation") == 0)
+	if (r->escalation)
 		return EVENTS_CASE_ONLY;
 	return EVENTS_HIDDEN;
 }
 
-static void events_send_row(struct conn *c, const PGresult *res, int row,
-			    enum events_access access)
+/*
+ * Deliver `r` to `s` if it is new to it; advances its cursor. Each event
+ * written is one delivery audit record, with the ids the frame carried.
+ * Returns 1 when a frame was written.
+ */
+static int events_deliver(struct events_sub *s, const struct events_row *r)
 {
-	Maillage__Envelope env = MAILLAGE__ENVELOPE__INIT;
-	Maillage__Event e = MAILLAGE__EVENT__INIT;
-
-	e.what = req_str(res, row, COL_WHAT);
-	e.at = req_str(res, row, COL_AT);
-	e.case_id = req_int(res, row, COL_CASE);
-	e.person_id = req_int(res, row, COL_PERSON);
-	e.notice_id = req_int(res, row, COL_NOTICE);
-	e.kind = req_str(res, row, COL_KIND);
-	e.urgency = req_str(res, row, COL_URGENCY);
-	e.about = req_str(res, row, COL_ABOUT);
-	e.state = req_str(res, row, COL_STATE);
-	if (access == EVENTS_CASE_ONLY) {
-		e.notice_id = 0;
-		e.kind = (char *)"";
-		e.urgency = (char *)"";
-	}
-	env.seq = (uint64_t)req_int(res, row, COL_SEQ);
-	env.body_case = MAILLAGE__ENVELOPE__BODY_EVENT;
-	env.event = &e;
-	conn_send(c, &env);
-}
-
-/* Deliver row `row` to `s` if it is new to it; advances its cursor. */
-static void events_deliver(struct events_sub *s, const PGresult *res, int row)
-{
-	uint64_t seq = (uint64_t)req_int(res, row, COL_SEQ);
 	enum events_access access;
+	const struct events_frame *f;
 	struct conn *c;
 
-	if (seq <= s->cursor)
-		return;
-	s->cursor = seq;
+	if (r->seq <= s->cursor)
+		return 0;
+	s->cursor = r->seq;
 	c = conn_find(s->conn_id);
 	if (c == NULL || c->state != CONN_READY)
-		return;
-	access = events_access(s, res, row);
-	if (access != EVENTS_HIDDEN)
-		events_send_row(c, res, row, access);
+		return 0;
+	access = events_access(s, r);
+	if (access == EVENTS_HIDDEN)
+		return 0;
+	f = access == EVENTS_WHOLE ? &r->whole : &r->case_only;
+	if (conn_send_frame(c, f->buf, f->len) != 0)
+		return 0;
+	evaudit_add(c, r->seq, r->case_id,
+		    access == EVENTS_WHOLE ? r->notice_id : 0, r->person_id);
+	return 1;
 }
 
 /* ---- replay ---------------------------------------------------------- */
@@ -245,7 +346,7 @@ static void events_replay_done(void *arg, const struct db_reply *reply)
 {
 	struct events_replay_arg *a = arg;
 	struct events_sub *s = events_sub_of(a->conn_id);
-	const PGresult *res;
+	struct events_rows rows;
 	int i, n;
 
 	if (s == NULL)
@@ -257,10 +358,14 @@ static void events_replay_done(void *arg, const struct db_reply *reply)
 			  db_status_name(reply->status));
 		goto out;
 	}
-	res = reply->results[0];
-	n = PQntuples(res);
-	for (i = 0; i < n; i++)
-		events_deliver(s, res, i);
+	n = PQntuples(reply->results[0]);
+	if (events_rows_read(reply->results[0], &rows) != 0) {
+		log_warnx("events: out of memory for a replay page");
+		goto out;
+	}
+	for (i = 0; i < rows.n; i++)
+		events_deliver(s, &rows.v[i]);
+	events_rows_free(&rows);
 	if (n < EVENTS_PAGE && s->cursor < a->upto)
 		s->cursor = a->upto;
 	if (s->cursor >= s->inst->head)
@@ -303,45 +408,98 @@ static void events_replay(struct events_sub *s)
 
 /* ---- live ------------------------------------------------------------ */
 
-static void events_live_rows(const PGresult *res)
+/*
+ * Serve row `r` to the live subscribers of its institution that do not
+ * have it yet, within `*budget` frames. 1 when done with the row, 0 when
+ * the budget ran out first (the next turn starts the list again: the
+ * cursors say who has it already).
+ */
+static int events_fan_row(struct events_row *r, unsigned *budget)
 {
-	struct events_inst *in = NULL;
-	struct events_sub *s;
-	int i, n = PQntuples(res);
+	struct events_inst *in = events_inst_find(r->inst);
+	struct events_sub *s, *next;
 
-	for (i = 0; i < n; i++) {
-		int64_t id = req_int(res, i, COL_INST);
-		uint64_t seq = (uint64_t)req_int(res, i, COL_SEQ);
-
-		if (in == NULL || in->id != id)
-			in = events_inst_find(id);
-		if (in == NULL || seq <= in->head)
-			continue;
-		in->head = seq;
-		TAILQ_FOREACH(s, &in->subs, entry)
-		{
-			if (s->state == EVENTS_SUB_LIVE)
-				events_deliver(s, res, i);
-		}
+	if (in == NULL)
+		return 1;
+	if (!r->started) {
+		if (r->seq <= in->head)
+			return 1;
+		in->head = r->seq;
+		r->started = 1;
 	}
-	if (n >= EVENTS_LIVE_MAX) {
+	for (s = TAILQ_FIRST(&in->subs); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->state != EVENTS_SUB_LIVE || s->cursor >= r->seq)
+			continue;
+		if (*budget == 0)
+			return 0;
+		*budget -= (unsigned)events_deliver(s, r);
+	}
+	return 1;
+}
+
+/* The live read is served: allow the next one. */
+static void events_fan_end(void)
+{
+	if (ev.fan_rows.n >= EVENTS_LIVE_MAX) {
 		/* More to read: go round again at once. */
 		events_mark_all_dirty();
 		ev.live_again = 1;
 	}
+	events_rows_free(&ev.fan_rows);
+	ev.fan_next = 0;
+	ev.live_running = 0;
+	if (ev.live_again) {
+		ev.live_again = 0;
+		events_kick();
+	}
+}
+
+/*
+ * Write the rows of the live read to the subscribers, EVENTS_SLICE frames
+ * per loop turn, so that the first ones leave before the last are queued.
+ * The rest waits for a zero timer, not event_active(): timers run after
+ * the next poll, so the sockets made writable by this slice are written
+ * first.
+ */
+static void events_fan(void)
+{
+	const struct timeval now = {0, 0};
+	unsigned budget = EVENTS_SLICE;
+
+	while (ev.fan_next < ev.fan_rows.n) {
+		if (!events_fan_row(&ev.fan_rows.v[ev.fan_next], &budget)) {
+			evtimer_add(ev.fan, &now);
+			return;
+		}
+		ev.fan_next++;
+	}
+	events_fan_end();
+}
+
+static void events_fan_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	events_fan();
 }
 
 static void events_live_done(void *arg, const struct db_reply *reply)
 {
 	(void)arg;
-	ev.live_running = 0;
 	if (reply->status != DB_OK) {
 		log_debug("events: live read: %s",
 			  db_status_name(reply->status));
-		events_mark_all_dirty();
+	} else if (events_rows_read(reply->results[0], &ev.fan_rows) != 0) {
+		log_warnx("events: out of memory for the live read");
 	} else {
-		events_live_rows(reply->results[0]);
+		ev.fan_next = 0;
+		events_fan();
+		return;
 	}
+	events_mark_all_dirty();
+	ev.live_running = 0;
 	if (ev.live_again) {
 		ev.live_again = 0;
 		events_kick();
@@ -512,10 +670,12 @@ int events_start(struct server *srv)
 	TAILQ_INIT(&ev.insts);
 	ev.srv = srv;
 	ev.wake = event_new(srv->base, -1, 0, events_wake_cb, NULL);
+	ev.fan = evtimer_new(srv->base, events_fan_cb, NULL);
 	ev.poll = events_timer(events_poll_cb, srv->cfg.events_poll_ms);
 	ev.deadline =
 		events_timer(events_deadline_cb, srv->cfg.deadline_check_ms);
-	if (ev.wake == NULL || ev.poll == NULL || ev.deadline == NULL ||
+	if (ev.wake == NULL || ev.fan == NULL || ev.poll == NULL ||
+	    ev.deadline == NULL || evaudit_start(srv) != 0 ||
 	    db_pool_listen(srv->db, EVENTS_CHANNEL, events_notified, NULL) !=
 		    0) {
 		events_stop();
@@ -546,7 +706,11 @@ void events_stop(void)
 		event_free(ev.poll);
 	if (ev.deadline != NULL)
 		event_free(ev.deadline);
-	ev.wake = ev.poll = ev.deadline = NULL;
+	if (ev.fan != NULL)
+		event_free(ev.fan);
+	ev.wake = ev.poll = ev.deadline = ev.fan = NULL;
+	events_rows_free(&ev.fan_rows);
+	evaudit_stop();
 	ev.nsubs = 0;
 }
 

@@ -8,8 +8,9 @@
  * Wake-ups come from PostgreSQL NOTIFY (on any instance), backed by a
  * periodic poll so that a lost notification delays nothing for long. Each
  * event goes to a subscriber only if acl says the account may read what it
- * is about. It also owns the timer that fires lapsed acknowledgement
- * deadlines (deadline_fire(), once across instances).
+ * is about, and each event written is one delivery audit record (evaudit).
+ * It also owns the timer that fires lapsed acknowledgement deadlines
+ * (deadline_fire(), once across instances).
  */
 #ifndef MAILLAGE_EVENTS_H
 #define MAILLAGE_EVENTS_H

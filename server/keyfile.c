@@ -48,8 +48,7 @@ int keyfile_open(const char *path, const char *what, char *err, size_t errlen)
 	return fd;
 }
 
-int keyfile_check(const char *path, const char *what, char *err,
-		  size_t errlen)
+int keyfile_check(const char *path, const char *what, char *err, size_t errlen)
 {
 	int fd = keyfile_open(path, what, err, errlen);
 

@@ -16,11 +16,9 @@
  * by root. `what` names the secret in the message ("TLS private key").
  * Returns the descriptor (close-on-exec) or -1 with `err` set.
  */
-int keyfile_open(const char *path, const char *what, char *err,
-		 size_t errlen);
+int keyfile_open(const char *path, const char *what, char *err, size_t errlen);
 
 /* The same check without keeping the file open: 0 or -1 with `err` set. */
-int keyfile_check(const char *path, const char *what, char *err,
-		  size_t errlen);
+int keyfile_check(const char *path, const char *what, char *err, size_t errlen);
 
 #endif

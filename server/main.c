@@ -29,6 +29,10 @@
 #include "seal.h"
 #include "server.h"
 #include "tls.h"
+#include "vault.h"
+#include "match.h"
+#include "rekey.h"
+#include "purge.h"
 
 #define MAIN_DEFAULT_CONFIG "/etc/maillage/maillaged.conf"
 
@@ -45,6 +49,18 @@ static void main_usage(FILE *f)
 		"  audit-keygen FILE\n"
 		"               write a new Ed25519 audit signing key to FILE\n"
 		"               (mode 600) and its public key to FILE.pub\n"
+		"  data-keygen [--add] FILE\n"
+		"               write a new data keyring FILE (mode 600) with\n"
+		"               one key; --add: add a key and make it active\n"
+		"  matching-keygen FILE\n"
+		"               write a new network matching key to FILE\n"
+		"               (mode 600); every instance uses the same\n"
+		"  rotate-key [--batch N]\n"
+		"               re-seal every stored text under the active "
+		"data\n"
+		"               key (and seal texts stored before encryption)\n"
+		"  purge [--dry-run]\n"
+		"               delete the cases past their retention period\n"
 		"  bootstrap-admin LOGIN --institution CODE --cert FILE.pem\n"
 		"               [--display-name N] [--name N --kind K\n"
 		"               --departement D [--contact C]]\n"
@@ -140,6 +156,7 @@ static void main_db_ready(void *arg, int connected)
 static void main_reload(struct server *srv)
 {
 	struct config next;
+	struct vault keys;
 	char err[CONFIG_ERR_MAX];
 	SSL_CTX *ctx;
 
@@ -153,6 +170,14 @@ static void main_reload(struct server *srv)
 		log_error("reload refused: %s", err);
 		return;
 	}
+	if (vault_load(&keys, next.data_keyring, err, sizeof(err)) != 0) {
+		SSL_CTX_free(ctx);
+		log_error("reload refused: %s", err);
+		return;
+	}
+	vault_clear(&srv->vault);
+	srv->vault = keys;
+	vault_clear(&keys);
 	SSL_CTX_free(srv->ssl_ctx);
 	srv->ssl_ctx = ctx;
 	memcpy(srv->cfg.tls_certificate, next.tls_certificate,
@@ -163,9 +188,10 @@ static void main_reload(struct server *srv)
 	memcpy(srv->cfg.tls_crl, next.tls_crl, sizeof(next.tls_crl));
 	srv->cfg.log_level = next.log_level;
 	log_set_level(next.log_level);
-	log_notice("reloaded certificates%s and log level; other options "
-		   "take effect at restart",
-		   next.tls_crl[0] != '\0' ? ", CRL" : "");
+	log_notice("reloaded certificates%s, data keyring (active key %u) and "
+		   "log level; other options take effect at restart",
+		   next.tls_crl[0] != '\0' ? ", CRL" : "",
+		   (unsigned)srv->vault.active);
 }
 
 static void main_drain_check(evutil_socket_t fd, short what, void *arg)
@@ -244,6 +270,18 @@ static int main_setup(struct server *srv)
 		log_error("%s", err);
 		return -1;
 	}
+	if (vault_load(&srv->vault, srv->cfg.data_keyring, err, sizeof(err)) !=
+	    0) {
+		log_error("[storage] data_keyring: %s", err);
+		return -1;
+	}
+	if (match_init(&srv->cfg, err, sizeof(err)) != 0) {
+		log_error("[identity] matching_key: %s", err);
+		return -1;
+	}
+	if (!match_enabled())
+		log_warnx("no [identity] matching_key: identities are not "
+			  "matched across notices");
 	srv->base = event_base_new();
 	if (srv->base == NULL)
 		return -1;
@@ -267,6 +305,8 @@ static int main_setup(struct server *srv)
 		return -1;
 	if (admin_start(srv) != 0)
 		return -1;
+	if (match_start(srv) != 0)
+		return -1;
 	return seal_start(srv);
 }
 
@@ -276,6 +316,7 @@ static void main_teardown(struct server *srv)
 	events_stop();
 	seal_stop();
 	admin_stop();
+	match_stop();
 	if (srv->listener != NULL)
 		evconnlistener_free(srv->listener);
 	db_pool_free(srv->db);
@@ -290,6 +331,8 @@ static void main_teardown(struct server *srv)
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	SSL_CTX_free(srv->ssl_ctx);
+	vault_clear(&srv->vault);
+	match_free();
 	if (srv->cfg.pidfile[0] != '\0')
 		(void)unlink(srv->cfg.pidfile);
 }
@@ -327,6 +370,12 @@ static int main_check(struct server *srv)
 		return 1;
 	}
 	SSL_CTX_free(ctx);
+	if (vault_load(&srv->vault, srv->cfg.data_keyring, err, sizeof(err)) !=
+	    0) {
+		fprintf(stderr, "maillaged: [storage] data_keyring: %s\n", err);
+		return 1;
+	}
+	vault_clear(&srv->vault);
 	if (seal_check_config(&srv->cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "maillaged: [audit] signing_key: %s\n", err);
 		return 1;
@@ -356,13 +405,36 @@ static int main_audit_keygen(int argc, char **argv)
 	return 0;
 }
 
+/* `maillaged data-keygen [--add] FILE`: a new data keyring, or key. */
+static int main_data_keygen(int argc, char **argv)
+{
+	char err[CONFIG_ERR_MAX];
+	uint32_t id = 0;
+	int add = argc == 2 && strcmp(argv[0], "--add") == 0;
+
+	if (argc != 1 + add) {
+		main_usage(stderr);
+		return 2;
+	}
+	if (vault_keygen(argv[add], add, &id, err, sizeof(err)) != 0) {
+		fprintf(stderr, "maillaged: %s\n", err);
+		return 1;
+	}
+	printf("%s: data key %u is active%s\n", argv[add], (unsigned)id,
+	       add ? "; reload every instance (SIGHUP), then run "
+		     "`maillaged rotate-key`"
+		   : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct server srv;
 	const char *path = MAIN_DEFAULT_CONFIG;
 	const char *cmd = "run";
 	char err[CONFIG_ERR_MAX];
-	int detach = 0, dry_run = 0, ch, boot_argc = 0;
+	int detach = 0, dry_run = 0, ch, boot_argc = 0, cmd_argc = 0;
+	char **cmd_argv = NULL;
 	char **boot_argv = NULL;
 
 	/* "+": options end at the command (its own options follow it). */
@@ -390,6 +462,27 @@ int main(int argc, char **argv)
 	/* Needs no configuration: run before reading one. */
 	if (strcmp(cmd, "audit-keygen") == 0)
 		return main_audit_keygen(argc - optind, argv + optind);
+	if (strcmp(cmd, "data-keygen") == 0)
+		return main_data_keygen(argc - optind, argv + optind);
+	if (strcmp(cmd, "matching-keygen") == 0) {
+		if (argc - optind != 1) {
+			main_usage(stderr);
+			return 2;
+		}
+		if (match_keygen(argv[optind], err, sizeof(err)) != 0) {
+			fprintf(stderr, "maillaged: %s\n", err);
+			return 1;
+		}
+		printf("%s: matching key written; give the same file to every "
+		       "instance of the network\n",
+		       argv[optind]);
+		return 0;
+	}
+	if (strcmp(cmd, "rotate-key") == 0 || strcmp(cmd, "purge") == 0) {
+		cmd_argc = argc - optind;
+		cmd_argv = argv + optind;
+		optind = argc;
+	}
 	if (optind < argc && strcmp(cmd, "migrate") == 0 &&
 	    strcmp(argv[optind], "--dry-run") == 0) {
 		dry_run = 1;
@@ -423,6 +516,10 @@ int main(int argc, char **argv)
 		return main_check(&srv);
 	if (strcmp(cmd, "bootstrap-admin") == 0)
 		return admin_bootstrap(&srv.cfg, boot_argc, boot_argv);
+	if (strcmp(cmd, "rotate-key") == 0)
+		return rekey_run(&srv.cfg, cmd_argc, cmd_argv);
+	if (strcmp(cmd, "purge") == 0)
+		return purge_run(&srv.cfg, cmd_argc, cmd_argv);
 	if (strcmp(cmd, "run") != 0) {
 		main_usage(stderr);
 		return 2;

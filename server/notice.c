@@ -24,6 +24,9 @@
 #include "req.h"
 #include "server.h"
 #include "valid.h"
+#include "match.h"
+
+#include <openssl/crypto.h>
 
 #define NOTICE_NAME_MAX 200 /* bytes of a name or of a place */
 #define NOTICE_NOTE_MAX 2000
@@ -460,7 +463,9 @@ static int notice_send_check(const struct conn *c,
 
 /* Parameters of notice_send_sql, in order. */
 enum notice_param {
-	NP_ACCOUNT = 0,
+	NP_NOTICE_ID = 0,
+	NP_IDENTITY_ID,
+	NP_ACCOUNT,
 	NP_KEY,
 	NP_PERSON,
 	NP_KIND,
@@ -474,6 +479,7 @@ enum notice_param {
 	NP_INDICATORS,
 	NP_REQUIRE_PARTY,
 	NP_LEAD,
+	NP_HAS_NAME,
 	NP_GIVEN_NAME,
 	NP_FAMILY_NAME,
 	NP_BIRTH_DATE,
@@ -499,15 +505,16 @@ enum notice_param {
  * the ids notice_send_tx() returns. Its columns are those audit.c fills.
  */
 static const char notice_send_sql[] =
-	"WITH r AS (SELECT * FROM notice_send_tx($1::bigint, $2, $3::bigint,"
-	" $4, $5, $6, $7, $8::boolean, $9, $10, $11::bigint[], $12::text[],"
-	" $13::boolean, $14::bigint, $15, $16, $17, $18::smallint, $19::date,"
-	" $20, $21, $22::text[], $23)),"
+	"WITH r AS (SELECT * FROM notice_send_tx($1::bigint, $2::bigint,"
+	" $3::bigint, $4, $5::bigint, $6, $7, $8, $9, $10::boolean, $11::bytea,"
+	" $12::bytea, $13::bigint[], $14::text[], $15::boolean, $16::bigint,"
+	" $17::boolean, $18::bytea, $19::bytea, $20::bytea, $21::smallint,"
+	" $22::date, $23, $24, $25::text[], $26::bytea)),"
 	" a AS (INSERT INTO audit_event (account_id, login, institution_code,"
 	" role, action, outcome, error_code, peer, request_id, instance,"
 	" cert_fingerprint, case_id, notice_id, person_id)"
-	" SELECT $1::bigint, $24, $25, $26, $31, 'ok', NULL, $27, $28::bigint,"
-	" $29, $30, r.case_id, r.notice_id, r.person_id FROM r)"
+	" SELECT $3::bigint, $27, $28, $29, $34, 'ok', NULL, $30, $31::bigint,"
+	" $32, $33, r.case_id, r.notice_id, r.person_id FROM r)"
 	" SELECT notice_id, case_id, person_id, replayed, new_case, new_person"
 	" FROM r";
 
@@ -539,6 +546,11 @@ static const char notice_facts_person_sql[] =
 	" LEFT JOIN case_file oc ON oc.person_id = p.id AND oc.status = 'open'"
 	" WHERE p.id = $1::bigint";
 
+/* Facts: the ids of the notice and identity rows, drawn now so that their
+ * sealed texts name them (vault.h); unused ids are lost, as sequences do. */
+static const char notice_facts_ids_sql[] =
+	"SELECT nextval('notice_id_seq'), nextval('identity_assertion_id_seq')";
+
 /* Facts: a notice already stored under the caller's key. */
 static const char notice_facts_key_sql[] =
 	"SELECT n.id, n.case_id, n.person_id FROM notice n"
@@ -553,6 +565,13 @@ struct notice_send {
 	enum acl_basis basis;
 	enum acl_visibility visibility;
 	struct acl_subject subject;
+	struct server *srv;
+	int64_t inst_id; /* the sender's institution */
+	/* a new identity to store and search (match.h), or NULL */
+	struct match_query *mq;
+	char *match_rec;   /* its encoding, sealed for its row */
+	char *match_keys;  /* stored blocking keys, bigint[] literal */
+	char *match_qkeys; /* the keys that meet stored ones */
 };
 
 static void notice_send_free(struct req *r)
@@ -561,7 +580,13 @@ static void notice_send_free(struct req *r)
 	int i;
 
 	for (i = 0; i < NP_COUNT; i++)
-		free(st->p[i]);
+		vault_free_text(st->p[i]);
+	if (st->mq != NULL)
+		OPENSSL_cleanse(st->mq, sizeof(*st->mq));
+	free(st->mq);
+	free(st->match_rec);
+	free(st->match_keys);
+	free(st->match_qkeys);
 	free(st->to_codes);
 	req_free(r);
 }
@@ -687,30 +712,101 @@ static struct db_job *notice_send_facts_job(const struct notice_send *st)
 	if (job == NULL || db_job_add(job, notice_facts_to_sql, 1, to) != 0 ||
 	    db_job_add(job, notice_facts_ind_sql, 1, ind) != 0 ||
 	    db_job_add(job, notice_facts_person_sql, 2, per) != 0 ||
-	    db_job_add(job, notice_facts_key_sql, 2, key) != 0) {
+	    db_job_add(job, notice_facts_key_sql, 2, key) != 0 ||
+	    db_job_add(job, notice_facts_ids_sql, 0, NULL) != 0) {
 		db_job_free(job);
 		return NULL;
 	}
 	return job;
+}
+
+/* The encoding of the new identity, then the known ones it may be. */
+static const char notice_match_put_sql[] =
+	"SELECT identity_encoding_put($1::bigint, $2::bytea, $3::bigint[])";
+static const char notice_match_find_sql[] =
+	"SELECT identity_id, person_id, rec, visible, open_case_id,"
+	" any_open_case_id FROM identity_candidates($1::bigint[], (SELECT "
+	"ia.person_id"
+	" FROM identity_assertion ia WHERE ia.id = $2::bigint), $3::bigint,"
+	" $4::boolean, " MATCH_SCAN_MAX ")";
+
+/* Candidate pairs for the coordinators' review, derived after commit. */
+static const char notice_match_queue_sql[] =
+	"INSERT INTO person_candidate (person_id, other_person_id, score,"
+	" notice_id)"
+	" SELECT $1::bigint, o.p, o.s, $4::bigint"
+	" FROM unnest($2::bigint[], $3::real[]) AS o(p, s)"
+	" WHERE EXISTS (SELECT 1 FROM person WHERE id = o.p)"
+	" ON CONFLICT (person_id, other_person_id) DO UPDATE"
+	" SET score = greatest(person_candidate.score, EXCLUDED.score)";
+
+static int notice_match_add(struct db_job *job, const struct notice_send *st)
+{
+	char inst[24];
+	const char *put[3] = {st->p[NP_IDENTITY_ID], st->match_rec,
+			      st->match_keys};
+	const char *find[4] = {st->match_qkeys, st->p[NP_IDENTITY_ID],
+			       req_fmt_int(inst, st->inst_id),
+			       st->p[NP_REQUIRE_PARTY] != NULL &&
+					       st->p[NP_REQUIRE_PARTY][0] == 'f'
+				       ? "t"
+				       : "f"};
+
+	if (db_job_add(job, notice_match_put_sql, 3, put) != 0 ||
+	    db_job_add(job, notice_match_find_sql, 4, find) != 0)
+		return -1;
+	return 0;
 }
 
 static struct db_job *notice_send_write_job(const struct notice_send *st)
 {
 	struct db_job *job = db_job_new();
 
-	if (job == NULL || db_job_add(job, notice_send_sql, NP_COUNT,
-				      (const char *const *)st->p) != 0) {
+	if (job == NULL ||
+	    db_job_add(job, notice_send_sql, NP_COUNT,
+		       (const char *const *)st->p) != 0 ||
+	    (st->match_rec != NULL && notice_match_add(job, st) != 0)) {
 		db_job_free(job);
 		return NULL;
 	}
 	return job;
 }
 
+/* The candidates found for the new identity (match.h). */
+struct notice_match {
+	struct match_candidate c[MATCH_CANDIDATES_MAX];
+	int n;
+};
+
 static void notice_send_reply(struct conn *c, const struct req *r, int replayed,
-			      int new_case, int new_person)
+			      int new_case, int new_person,
+			      const struct notice_match *nm)
 {
 	Maillage__Envelope env = MAILLAGE__ENVELOPE__INIT;
 	Maillage__NoticeSent sent = MAILLAGE__NOTICE_SENT__INIT;
+	Maillage__Candidate items[MATCH_CANDIDATES_MAX];
+	Maillage__Candidate *ptrs[MATCH_CANDIDATES_MAX];
+	const struct notice_send *st = r->data;
+	int i;
+
+	for (i = 0; nm != NULL && i < nm->n; i++) {
+		const struct match_candidate *m = &nm->c[i];
+
+		/* only persons the sender may learn of */
+		if (!m->visible)
+			continue;
+		maillage__candidate__init(&items[sent.n_candidates]);
+		items[sent.n_candidates].person_id = m->person_id;
+		items[sent.n_candidates].score = m->score;
+		items[sent.n_candidates].explanation = (char *)m->explanation;
+		items[sent.n_candidates].open_case_id = m->open_case_id;
+		items[sent.n_candidates].confident =
+			m->score * 10.0 >=
+			(double)st->srv->cfg.confident_threshold;
+		ptrs[sent.n_candidates] = &items[sent.n_candidates];
+		sent.n_candidates++;
+	}
+	sent.candidates = ptrs;
 
 	sent.notice_id = r->notice_id;
 	sent.case_id = r->case_id;
@@ -723,12 +819,104 @@ static void notice_send_reply(struct conn *c, const struct req *r, int replayed,
 	req_reply(c, r, &env);
 }
 
+/* A confident match of a person with an open case: seen elsewhere. */
+static const char notice_seen_sql[] =
+	"SELECT seen_elsewhere_emit($1::bigint, $2::bigint)";
+
+static int notice_match_seen(struct db_job *job, const struct server *srv,
+			     int64_t sender, const struct notice_match *nm)
+{
+	char cbuf[24], sbuf[24];
+	const char *params[2];
+	int i;
+
+	params[1] = req_fmt_int(sbuf, sender);
+	for (i = 0; i < nm->n; i++) {
+		if (nm->c[i].any_case_id == 0 ||
+		    nm->c[i].score * 10.0 <
+			    (double)srv->cfg.confident_threshold)
+			continue;
+		params[0] = req_fmt_int(cbuf, nm->c[i].any_case_id);
+		if (db_job_add(job, notice_seen_sql, 2, params) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Put the candidate pairs of a new person in the review queue, and tell
+ * the lead and the coordinators of a confidently matched open case.
+ */
+static void notice_match_queue(struct server *srv, int64_t person,
+			       int64_t notice, int64_t sender,
+			       const struct notice_match *nm)
+{
+	char pbuf[24], nbuf[24], ids[MATCH_CANDIDATES_MAX * 22 + 4];
+	char scores[MATCH_CANDIDATES_MAX * 16 + 4];
+	const char *params[4];
+	struct db_job *job;
+	size_t ui = 1, us = 1;
+	int i;
+
+	if (nm->n == 0)
+		return;
+	ids[0] = '{';
+	scores[0] = '{';
+	for (i = 0; i < nm->n; i++) {
+		ui += (size_t)snprintf(ids + ui, sizeof(ids) - ui, "%s%" PRId64,
+				       i ? "," : "", nm->c[i].person_id);
+		us += (size_t)snprintf(scores + us, sizeof(scores) - us,
+				       "%s%.2f", i ? "," : "", nm->c[i].score);
+	}
+	snprintf(ids + ui, sizeof(ids) - ui, "}");
+	snprintf(scores + us, sizeof(scores) - us, "}");
+	params[0] = req_fmt_int(pbuf, person);
+	params[1] = ids;
+	params[2] = scores;
+	params[3] = req_fmt_int(nbuf, notice);
+	job = db_job_new();
+	if (job == NULL ||
+	    db_job_add(job, notice_match_queue_sql, 4, params) != 0 ||
+	    notice_match_seen(job, srv, sender, nm) != 0) {
+		db_job_free(job);
+		log_warnx("notice %" PRId64 ": candidate pairs not queued "
+			  "(out of memory)",
+			  notice);
+		return;
+	}
+	db_submit(srv->db, job, NULL, NULL);
+}
+
+/* Rank the candidates the write job found (results 2). 0, or -1. */
+static int notice_match_rank(const struct notice_send *st,
+			     const struct db_reply *reply,
+			     struct notice_match *nm)
+{
+	nm->n = 0;
+	if (st->match_rec == NULL || reply->nresults != 3)
+		return 0;
+	nm->n = match_rank(&st->srv->vault, st->mq, reply->results[2], 0,
+			   st->srv->cfg.candidate_threshold / 10.0, 0, nm->c,
+			   (int)st->srv->cfg.max_candidates);
+	return nm->n < 0 ? -1 : 0;
+}
+
 static void notice_send_done(void *arg, const struct db_reply *reply)
 {
 	struct req *r = arg;
 	struct conn *c = req_conn(r);
+	struct notice_send *st = r->data;
+	struct notice_match nm;
 	const PGresult *res;
 
+	nm.n = 0;
+	if (reply->status == DB_OK && reply->nresults >= 1 &&
+	    PQntuples(reply->results[0]) == 1 &&
+	    !req_bool(reply->results[0], 0, 3) &&
+	    notice_match_rank(st, reply, &nm) == 0)
+		notice_match_queue(st->srv, req_int(reply->results[0], 0, 2),
+				   req_int(reply->results[0], 0, 0),
+				   st->inst_id, &nm);
 	if (c == NULL)
 		goto out;
 	if (reply->status != DB_OK) {
@@ -736,7 +924,7 @@ static void notice_send_done(void *arg, const struct db_reply *reply)
 		goto out;
 	}
 	res = reply->results[0];
-	if (reply->nresults != 1 || PQntuples(res) != 1) {
+	if (reply->nresults < 1 || PQntuples(res) != 1) {
 		notice_internal(c, r, "notice_send_tx returned no row");
 		goto out;
 	}
@@ -747,8 +935,12 @@ static void notice_send_done(void *arg, const struct db_reply *reply)
 		  " in case %" PRId64 "%s",
 		  c->id, r->request_id, r->notice_id, r->case_id,
 		  req_bool(res, 0, 3) ? " (replayed)" : "");
+	if (nm.n < 0) {
+		/* stored and committed: answer without candidates */
+		nm.n = 0;
+	}
 	notice_send_reply(c, r, req_bool(res, 0, 3), req_bool(res, 0, 4),
-			  req_bool(res, 0, 5));
+			  req_bool(res, 0, 5), &nm);
 out:
 	notice_send_free(r);
 }
@@ -763,7 +955,7 @@ static void notice_send_replay_done(void *arg, const struct db_reply *reply)
 	if (reply->status != DB_OK)
 		req_db_failed(c, r, reply);
 	else
-		notice_send_reply(c, r, 1, 0, 0);
+		notice_send_reply(c, r, 1, 0, 0, NULL);
 out:
 	notice_send_free(r);
 }
@@ -934,6 +1126,63 @@ static Maillage__ErrorCode notice_send_decide(struct conn *c, struct req *r,
 	return EC_NONE;
 }
 
+/* Replace clear parameter `i` by its value sealed for `column` of `row`. */
+static int notice_seal_param(const struct vault *v, struct notice_send *st,
+			     enum notice_param i, const char *column,
+			     const char *row)
+{
+	char *sealed;
+	int oom;
+
+	if (st->p[i] == NULL)
+		return 0;
+	sealed = vault_seal(v, column, row, st->p[i], &oom);
+	vault_free_text(st->p[i]);
+	st->p[i] = sealed;
+	return oom ? -1 : 0;
+}
+
+/*
+ * Take the drawn row ids (`ids`: notice, identity) and seal the free texts
+ * and identity details for their rows; the clear copies are cleansed.
+ */
+static int notice_send_seal(const struct vault *v, struct notice_send *st,
+			    const PGresult *ids)
+{
+	const char *nid = PQgetvalue(ids, 0, 0), *iid = PQgetvalue(ids, 0, 1);
+	int named =
+		st->p[NP_GIVEN_NAME] != NULL || st->p[NP_FAMILY_NAME] != NULL;
+
+	if (notice_param(st, NP_NOTICE_ID, nid) != 0 ||
+	    notice_param(st, NP_IDENTITY_ID, iid) != 0 ||
+	    notice_param(st, NP_HAS_NAME, named ? "t" : "f") != 0 ||
+	    notice_seal_param(v, st, NP_BODY, "notice.body", nid) != 0 ||
+	    notice_seal_param(v, st, NP_INFORMED_NOTE, "notice.informed_note",
+			      nid) != 0 ||
+	    notice_seal_param(v, st, NP_GIVEN_NAME,
+			      "identity_assertion.given_name", iid) != 0 ||
+	    notice_seal_param(v, st, NP_FAMILY_NAME,
+			      "identity_assertion.family_name", iid) != 0 ||
+	    notice_seal_param(v, st, NP_BIRTH_DATE,
+			      "identity_assertion.birth_date", iid) != 0 ||
+	    notice_seal_param(v, st, NP_PLACE_SEEN,
+			      "identity_assertion.place_seen", iid) != 0)
+		return -1;
+	if (st->mq != NULL) {
+		int oom;
+
+		st->match_rec = match_seal(v, iid, &st->mq->rec, &oom);
+		st->match_keys =
+			match_keys_literal(st->mq->keys, st->mq->nkeys);
+		st->match_qkeys =
+			match_keys_literal(st->mq->qkeys, st->mq->nqkeys);
+		if (st->match_rec == NULL || st->match_keys == NULL ||
+		    st->match_qkeys == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 static void notice_send_facts_done(void *arg, const struct db_reply *reply)
 {
 	struct req *r = arg;
@@ -947,7 +1196,7 @@ static void notice_send_facts_done(void *arg, const struct db_reply *reply)
 		req_db_failed(c, r, reply);
 		goto out;
 	}
-	if (reply->nresults != 4) {
+	if (reply->nresults != 5 || PQntuples(reply->results[4]) != 1) {
 		notice_internal(c, r, "facts job returned too few results");
 		goto out;
 	}
@@ -958,6 +1207,10 @@ static void notice_send_facts_done(void *arg, const struct db_reply *reply)
 	code = notice_send_decide(c, r, reply, &b);
 	if (code != EC_NONE) {
 		req_refuse(c, r, code, b.field, b.msg);
+		goto out;
+	}
+	if (notice_send_seal(&c->srv->vault, r->data, reply->results[4]) != 0) {
+		req_oom(c, r->request_id);
 		goto out;
 	}
 	notice_send_submit(c, r, notice_send_write_job(r->data),
@@ -997,7 +1250,16 @@ void notice_send(struct conn *c, const Maillage__Envelope *env)
 	st->basis = k.basis;
 	st->visibility = k.visibility;
 	st->subject = s;
+	st->srv = c->srv;
+	st->inst_id = c->account.institution_id;
 	r->person_id = m->person_id;
+	if (m->person_id == 0 && match_enabled()) {
+		st->mq = malloc(sizeof(*st->mq));
+		if (st->mq != NULL && match_encode(m->identity, st->mq) != 0) {
+			free(st->mq);
+			st->mq = NULL; /* nothing to match on: no name */
+		}
+	}
 	if (notice_send_params(st, c, m, &k, env->request_id) != 0) {
 		req_oom(c, env->request_id);
 		notice_send_free(r);
@@ -1042,17 +1304,18 @@ static const char notice_inbox_sql[] =
 	" to_char(n.created_at AT TIME ZONE 'UTC',"
 	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 	" CASE WHEN sel.state = 'sent' THEN 'received' ELSE sel.state END,"
-	" coalesce(lbl.label, '')"
+	" coalesce(lbl.label, ''), lbl.id, lbl.given_name_enc,"
+	" lbl.family_name_enc"
 	" FROM sel JOIN notice n ON n.id = sel.notice_id"
 	" JOIN institution si ON si.id = n.sender_institution_id"
 	" CROSS JOIN me"
-	" LEFT JOIN LATERAL (SELECT nullif(btrim(concat_ws(' ', ia.given_name,"
-	" ia.family_name)), '') AS label FROM identity_assertion ia"
+	" LEFT JOIN LATERAL (SELECT btrim(concat_ws(' ', ia.given_name,"
+	" ia.family_name)) AS label, ia.id, ia.given_name_enc,"
+	" ia.family_name_enc FROM identity_assertion ia"
 	" LEFT JOIN notice an ON an.id = ia.notice_id"
 	" LEFT JOIN case_file acf ON acf.id = an.case_id"
 	" WHERE ia.person_id = n.person_id"
-	" AND nullif(btrim(concat_ws(' ', ia.given_name, ia.family_name)), '')"
-	" IS NOT NULL"
+	" AND ia.has_name"
 	" AND (ia.notice_id = n.id OR ia.institution_id = me.iid"
 	" OR (($4::boolean OR EXISTS (SELECT 1 FROM case_party cp"
 	" WHERE cp.case_id = an.case_id AND cp.institution_id = me.iid))"
@@ -1098,9 +1361,10 @@ static void notice_inbox_done(void *arg, const struct db_reply *reply)
 	Maillage__Envelope env = MAILLAGE__ENVELOPE__INIT;
 	Maillage__InboxResult ir = MAILLAGE__INBOX_RESULT__INIT;
 	Maillage__NoticeSummary *items = NULL, **ptrs = NULL;
+	char **labels = NULL;
 	const PGresult *res;
 	size_t used = 0, size;
-	int i, n;
+	int i, n = 0;
 
 	if (c == NULL)
 		goto out;
@@ -1113,8 +1377,16 @@ static void notice_inbox_done(void *arg, const struct db_reply *reply)
 	if (n > 0) {
 		items = calloc((size_t)n, sizeof(*items));
 		ptrs = calloc((size_t)n, sizeof(*ptrs));
-		if (items == NULL || ptrs == NULL) {
+		labels = calloc((size_t)n, sizeof(*labels));
+		if (items == NULL || ptrs == NULL || labels == NULL) {
 			req_oom(c, r->request_id);
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (req_person_label(&c->srv->vault, res, i, 10, &labels[i]) !=
+		    0) {
+			notice_internal(c, r, "a person label does not open");
 			goto out;
 		}
 	}
@@ -1131,7 +1403,8 @@ static void notice_inbox_done(void *arg, const struct db_reply *reply)
 		it->from_institution = req_str(res, i, 7);
 		it->sent_at = req_str(res, i, 8);
 		it->state = req_str(res, i, 9);
-		it->person_label = req_str(res, i, 10);
+		it->person_label =
+			labels[i] != NULL ? labels[i] : req_str(res, i, 10);
 		size = maillage__notice_summary__get_packed_size(it);
 		if (!notice_fits(c, used, size)) {
 			log_warnx("conn %" PRIu64 " request %" PRIu64
@@ -1148,6 +1421,9 @@ static void notice_inbox_done(void *arg, const struct db_reply *reply)
 	env.inbox_result = &ir;
 	req_reply(c, r, &env);
 out:
+	for (i = 0; labels != NULL && i < n; i++)
+		vault_free_text(labels[i]);
+	free(labels);
 	free(items);
 	free(ptrs);
 	req_free(r);
@@ -1227,7 +1503,8 @@ static const char notice_ack_facts_sql[] =
 	" (SELECT a.institution_id FROM account a WHERE a.id = $2::bigint)";
 
 static const char notice_ack_sql[] =
-	"SELECT notice_ack_tx($1::bigint, $2::bigint, $3::text[], $4, $5, $6)";
+	"SELECT notice_ack_tx($1::bigint, $2::bigint, $3::text[], $4, $5,"
+	" $6::bytea)";
 
 /* An ack between its jobs: the write is built, its audit comes later. */
 struct notice_ack {
@@ -1397,10 +1674,10 @@ static struct db_job *notice_ack_write_job(const struct conn *c,
 					   const struct notice_ack *st)
 {
 	const char *from[ACL_ACK_COUNT], *params[6], *field;
-	char notice[24], account[24], lit[128];
+	char notice[24], account[24], lit[128], row[64], *note;
 	struct db_job *job;
 	size_t n = 0;
-	int f;
+	int f, oom;
 
 	for (f = 0; f < ACL_ACK_COUNT; f++) {
 		if (acl_ack_transition((enum acl_ack)f, st->to, st->reason,
@@ -1415,12 +1692,20 @@ static struct db_job *notice_ack_write_job(const struct conn *c,
 	params[3] = acl_ack_name(st->to);
 	params[4] = st->reason != ACL_REASON_NONE ? acl_reason_name(st->reason)
 						  : NULL;
-	params[5] = notice_s(m->note)[0] != '\0' ? m->note : NULL;
+	/* The note is sealed for its row: (notice, recipient institution). */
+	snprintf(row, sizeof(row), "%" PRId64 "/%" PRId64, m->notice_id,
+		 c->account.institution_id);
+	note = vault_seal(&c->srv->vault, "notice_recipient.note", row,
+			  notice_s(m->note), &oom);
+	if (oom)
+		return NULL;
+	params[5] = note;
 	job = db_job_new();
 	if (job != NULL && db_job_add(job, notice_ack_sql, 6, params) != 0) {
 		db_job_free(job);
 		job = NULL;
 	}
+	free(note);
 	return job;
 }
 

@@ -3,6 +3,8 @@
  */
 #include "req.h"
 
+#include "vault.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +136,18 @@ void req_db_failed(struct conn *c, const struct req *r,
 			  " %s: SQL error %s (statement %d)",
 			  c->id, r->request_id, r->action, reply->sqlstate,
 			  reply->failed_stmt);
+		if (strncmp(reply->sqlstate, "53", 2) == 0) {
+			/* disk full, out of memory or connections: retry */
+			req_audit_refusal(c, r, "error",
+					  MAILLAGE__ERROR_CODE__UNAVAILABLE);
+			conn_send_error(c, r->request_id,
+					MAILLAGE__ERROR_CODE__UNAVAILABLE, NULL,
+					"the database is short of space or "
+					"resources; nothing was stored, retry "
+					"later");
+			conn_request_done(c);
+			return;
+		}
 		req_audit_refusal(c, r, "error",
 				  MAILLAGE__ERROR_CODE__INTERNAL);
 		conn_send_error(c, r->request_id,
@@ -237,4 +251,74 @@ const char *req_fmt_int(char buf[24], int64_t v)
 {
 	snprintf(buf, 24, "%" PRId64, v);
 	return buf;
+}
+
+int req_open(const struct vault *v, const PGresult *res, int row, int col,
+	     int legacy, const char *column, const char *key, char **out)
+{
+	enum vault_status st;
+
+	st = vault_open_or(v, column, key, PQgetvalue(res, row, col),
+			   legacy >= 0 ? PQgetvalue(res, row, legacy) : NULL,
+			   out);
+	if (st == VAULT_OK)
+		return 0;
+	if (st != VAULT_NOMEM)
+		log_warnx("stored value %s of row %s does not open: %s", column,
+			  key,
+			  st == VAULT_UNKNOWN_KEY
+				  ? "its key is not in the keyring"
+				  : "altered or not sealed here");
+	return -1;
+}
+
+/* `s` without its leading and trailing blanks: start and length. */
+static const char *req_trim(const char *s, size_t *len)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	*len = n;
+	return s;
+}
+
+int req_person_label(const struct vault *v, const PGresult *res, int row,
+		     int col, char **out)
+{
+	char *given = NULL, *family = NULL, *label = NULL;
+	const char *key = PQgetvalue(res, row, col + 1), *g, *f;
+	size_t lg, lf;
+	int rc = -1;
+
+	*out = NULL;
+	if (PQgetisnull(res, row, col + 1))
+		return 0; /* no named assertion */
+	if (req_open(v, res, row, col + 2, col, "identity_assertion.given_name",
+		     key, &given) != 0 ||
+	    req_open(v, res, row, col + 3, -1, "identity_assertion.family_name",
+		     key, &family) != 0)
+		goto out;
+	g = req_trim(given, &lg);
+	f = req_trim(family, &lf);
+	rc = 0;
+	if (lg + lf == 0)
+		goto out;
+	label = malloc(lg + lf + 2);
+	if (label == NULL) {
+		rc = -1;
+		goto out;
+	}
+	memcpy(label, g, lg);
+	label[lg] = ' ';
+	memcpy(label + lg + (lg > 0 && lf > 0), f, lf);
+	label[lg + (lg > 0 && lf > 0) + lf] = '\0';
+	*out = label;
+out:
+	vault_free_text(given);
+	vault_free_text(family);
+	return rc;
 }

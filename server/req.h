@@ -105,4 +105,24 @@ char *req_str(const PGresult *res, int row, int col);
 /* Format an int64 for a statement parameter. */
 const char *req_fmt_int(char buf[24], int64_t v);
 
+/*
+ * Open the sealed value of `column` (vault.h) in column `col` of `row`,
+ * bound to the row key `key`, or take the clear value stored before
+ * encryption in column `legacy` (-1: none). *out to free with
+ * vault_free_text(). A value that does not open is logged (column and row
+ * key, never content) and returned as VAULT_BAD / VAULT_UNKNOWN_KEY.
+ */
+struct vault;
+int req_open(const struct vault *v, const PGresult *res, int row, int col,
+	     int legacy, const char *column, const char *key, char **out);
+
+/*
+ * The person label of a result whose columns from `col` are: the clear
+ * label stored before encryption, the identity assertion's id, its sealed
+ * given and family names. *out: "given family", or NULL when none; 0, or
+ * -1 when a name does not open or memory is short.
+ */
+int req_person_label(const struct vault *v, const PGresult *res, int row,
+		     int col, char **out);
+
 #endif

@@ -15,6 +15,7 @@
 #include "acl.h"
 #include "config.h"
 #include "db.h"
+#include "vault.h"
 
 #define SERVER_NAME "maillaged/" MAILLAGE_VERSION
 
@@ -35,6 +36,8 @@ struct server {
 	struct acl_policy policy;
 	int policy_loaded;
 	int policy_loading;
+	/* keys sealing stored texts (vault.c), from [storage] data_keyring */
+	struct vault vault;
 };
 
 #endif

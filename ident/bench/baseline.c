@@ -120,6 +120,7 @@ static double date_sim(const ident_date *a, const ident_date *b)
 	case IDENT_BL_YEAR:
 		return 0.6;
 	case IDENT_BL_PARTIAL:
+	case IDENT_BL_PARTIAL_YEAR:
 	case IDENT_BL_AGE:
 		return 0.5;
 	case IDENT_MISSING:

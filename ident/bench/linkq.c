@@ -185,7 +185,7 @@ static struct prf evaluate(const struct truth *t, const struct lq_pair *p,
 			e.fp++;
 	}
 	e.fn = t->n > e.tp ? t->n - e.tp : 0;
-	e.p = e.tp + e.fp ? (double)e.tp / (double)(e.tp + e.fp) : 1.0;
+	e.p = (e.tp + e.fp) ? (double)e.tp / (double)(e.tp + e.fp) : 1.0;
 	e.r = t->n ? (double)e.tp / (double)t->n : 1.0;
 	e.f1 = e.p + e.r > 0 ? 2 * e.p * e.r / (e.p + e.r) : 0;
 	return e;
@@ -215,16 +215,55 @@ struct run {
 	const char *name;
 	struct prf ours, ours_em, base;
 	double base_thr;
+	struct prf best, best995; /* ours: best F1, best F1 at P >= 0.995 */
+	double best_thr, best995_thr;
 	struct prf base_p995; /* baseline where its precision >= 0.995 */
 	double base_p995_thr;
 	double seconds;
 	size_t candidates;
+	size_t block_found, block_total; /* true pairs sharing a key */
+	size_t block_lost; /* true pairs without a key above the threshold */
 };
 
 static int use_em;
 
 static const uint8_t BENCH_KEY[IDENT_KEY_LEN] =
 	"maillage ident-linkq bench key!";
+
+/* Ours at a threshold: in dedupe, with the pairs its clusters imply. */
+struct cl_ctx {
+	int dedupe;
+	const ident_rec *r;
+	size_t n;
+	ident_link_result *res;
+	const struct truth *t;
+	struct lq_pair *p;
+};
+
+static int no_cluster, no_compete;
+
+static struct prf eval_at(struct cl_ctx *c, double thr)
+{
+	ident_pair *q;
+	size_t nq;
+	struct lq_pair *lp;
+	struct prf e;
+	if (!c->dedupe ||
+	    ident_cluster(&c->res->model, c->r, c->n, c->res->tf, c->res->pairs,
+			  c->res->n, thr, &q, &nq) < 0)
+		return evaluate(c->t, c->p, c->res->n, thr);
+	lp = calloc(nq + 1, sizeof *lp);
+	for (size_t i = 0; lp && i < nq; i++) {
+		lp[i].a = q[i].a;
+		lp[i].b = q[i].b;
+		lp[i].score = q[i].score;
+	}
+	e = lp ? evaluate(c->t, lp, nq, thr)
+	       : evaluate(c->t, c->p, c->res->n, thr);
+	free(lp);
+	free(q);
+	return e;
+}
 
 static int run_ours(const ident_names *names, const char *lpath,
 		    const char *rpath, const char *tpath, double thr, int sweep,
@@ -238,6 +277,7 @@ static int run_ours(const ident_names *names, const char *lpath,
 	ident_link_result res;
 	struct truth t;
 	struct lq_pair *p;
+	struct cl_ctx cl;
 	double t0 = now();
 
 	e = ident_enc_new(BENCH_KEY, names, err, sizeof err);
@@ -250,7 +290,9 @@ static int run_ours(const ident_names *names, const char *lpath,
 	}
 	ident_link_opts_default(&o);
 	o.em = use_em;
-	o.threshold = sweep ? 0.0 : thr;
+	o.threshold = -10.0; /* cut below, at each threshold */
+	o.cluster = 0;	     /* clustered below, at each threshold */
+	o.compete = !no_compete;
 	if (ident_link(e, lr, lt.n, rpath ? rr : NULL, rt.n, &o, &res) < 0)
 		return -1;
 	out->seconds = now() - t0;
@@ -265,13 +307,81 @@ static int run_ours(const ident_names *names, const char *lpath,
 		p[i].b = res.pairs[i].b;
 		p[i].score = res.pairs[i].score;
 	}
-	out->ours = evaluate(&t, p, res.n, thr);
+	/* blocking recall: true pairs sharing a key (query a, stored b) */
+	out->block_found = out->block_lost = 0;
+	for (size_t i = 0; i < t.n; i++) {
+		uint32_t a = (uint32_t)(t.p[i] >> 32), b = (uint32_t)t.p[i];
+		uint64_t ka[IDENT_MAX_BLOCK_KEYS], kb[IDENT_MAX_BLOCK_KEYS];
+		int na = ident_block_keys(e, &lr[a], 1, ka,
+					  IDENT_MAX_BLOCK_KEYS);
+		int nb = ident_block_keys(e, rpath ? &rr[b] : &lr[b], 0, kb,
+					  IDENT_MAX_BLOCK_KEYS);
+		int hit = 0;
+		for (int x = 0; x < na && !hit; x++)
+			for (int y = 0; y < nb && !hit; y++)
+				hit = ka[x] == kb[y];
+		if (!hit && !rpath) {
+			/* dedupe queries go both ways */
+			na = ident_block_keys(e, &lr[b], 1, ka,
+					      IDENT_MAX_BLOCK_KEYS);
+			nb = ident_block_keys(e, &lr[a], 0, kb,
+					      IDENT_MAX_BLOCK_KEYS);
+			for (int x = 0; x < na && !hit; x++)
+				for (int y = 0; y < nb && !hit; y++)
+					hit = ka[x] == kb[y];
+		}
+		out->block_found += (size_t)hit;
+		if (!hit) {
+			/* would it have been proposed? */
+			ident_cmp c;
+			ident_compare(res.tf, &lr[a], rpath ? &rr[b] : &lr[b],
+				      &c);
+			if (ident_score(&res.model, res.tf, &c, NULL) >= thr)
+				out->block_lost++;
+		}
+		if (!hit && getenv("LINKQ_MISSED")) {
+			const ident_row *x = &lt.rows[a];
+			const ident_row *y = rpath ? &rt.rows[b] : &lt.rows[b];
+			fprintf(stderr,
+				"missed: %s | %s | %d-%d-%d %d-%d | %s | %s | "
+				"%d-%d-%d %d-%d\n",
+				x->given_name ? x->given_name : "",
+				x->family_name ? x->family_name : "",
+				x->birth.year, x->birth.month, x->birth.day,
+				x->birth.ylo, x->birth.yhi,
+				y->given_name ? y->given_name : "",
+				y->family_name ? y->family_name : "",
+				y->birth.year, y->birth.month, y->birth.day,
+				y->birth.ylo, y->birth.yhi);
+		}
+	}
+	out->block_total = t.n;
+	cl.dedupe = rpath == NULL && !no_cluster;
+	cl.r = lr;
+	cl.n = lt.n;
+	cl.res = &res;
+	cl.t = &t;
+	cl.p = p;
+	out->ours = eval_at(&cl, thr);
+	/* the best F1, and the best F1 where precision >= 0.995 */
+	out->best.f1 = out->best995.f1 = -1;
+	for (double w = -10; w <= 40; w += 0.25) {
+		struct prf e2 = eval_at(&cl, w);
+		if (e2.f1 > out->best.f1) {
+			out->best = e2;
+			out->best_thr = w;
+		}
+		if (e2.p >= 0.995 && e2.f1 > out->best995.f1) {
+			out->best995 = e2;
+			out->best995_thr = w;
+		}
+	}
 	if (sweep) {
 		printf("\n%s, ours, threshold sweep:\n\n", out->name);
 		printf("| threshold | precision | recall | F1 | FP | FN |\n");
 		printf("|---|---|---|---|---|---|\n");
 		for (double w = 4; w <= 24; w += 2) {
-			struct prf e2 = evaluate(&t, p, res.n, w);
+			struct prf e2 = eval_at(&cl, w);
 			printf("| %.0f | %.4f | %.4f | %.4f | %zu | %zu |\n", w,
 			       e2.p, e2.r, e2.f1, e2.fp, e2.fn);
 		}
@@ -279,6 +389,9 @@ static int run_ours(const ident_names *names, const char *lpath,
 	if (getenv("LINKQ_ERRORS")) {
 		/* the mistakes, for tuning: FP as proposed, FN as missed */
 		FILE *f = fopen(getenv("LINKQ_ERRORS"), "a");
+		if (f)
+			fprintf(f, "# %s%s\n", out->name,
+				use_em ? " (EM)" : "");
 		for (size_t i = 0; f && i < res.n; i++) {
 			char ex[1024];
 			ident_pair *q = &res.pairs[i];
@@ -357,9 +470,6 @@ static int run_ours(const ident_names *names, const char *lpath,
 			for (size_t i = 0; i < k; i++) {
 				int8_t lv = v[i].lvl[f];
 				if (f <= IDENT_F_FAMILY) {
-					double wg, wf;
-					(void)wg;
-					(void)wf;
 					ident_score(&m0, NULL, &v[i], NULL);
 					if (v[i].swapped == 1)
 						lv = v[i].xlvl[f];
@@ -495,6 +605,8 @@ int main(int argc, char **argv)
 		{"fit", no_argument, NULL, 'F'},
 		{"no-febrl", no_argument, NULL, 'N'},
 		{"em", no_argument, NULL, 'E'},
+		{"no-cluster", no_argument, NULL, 'C'},
+		{"no-compete", no_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0}};
 	ident_gen_opts go;
 	const char *febrl = IDENT_TOP "/../shared/data/febrl";
@@ -503,7 +615,7 @@ int main(int argc, char **argv)
 	int sweep = 0, fit = 0, nofebrl = 0, c;
 	ident_norm *norm;
 	const ident_names *names;
-	struct run runs[4];
+	struct run runs[5];
 	int nruns = 0;
 	ident_model fitted;
 
@@ -540,11 +652,18 @@ int main(int argc, char **argv)
 		case 'E':
 			use_em = 1;
 			break;
+		case 'C':
+			no_cluster = 1;
+			break;
+		case 'K':
+			no_compete = 1;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: ident-linkq [--n N] [--overlap F] "
 				"[--seed S] [--febrl DIR|--no-febrl] [--work "
-				"DIR] [--threshold W] [--sweep] [--fit]\n");
+				"DIR] [--threshold W] [--sweep] [--fit] "
+				"[--no-cluster] [--no-compete]\n");
 			return 2;
 		}
 	}
@@ -587,6 +706,35 @@ int main(int argc, char **argv)
 		if (run_ours(names, lp, rp, tp, thr, sweep, &runs[nruns],
 			     fit ? &fitted : NULL) < 0 ||
 		    run_baseline(norm, lp, rp, tp, &runs[nruns]) < 0)
+			return 1;
+		nruns++;
+	}
+	{
+		/* one generated file with duplicates (dedupe) */
+		static char name[96];
+		char dp[300], dt[300];
+		snprintf(dp, sizeof dp, "%s/dedupe.csv", work);
+		snprintf(dt, sizeof dt, "%s/dedupe-truth.csv", work);
+		if (ident_gen(names, norm, &go, dp, NULL, dt, err, sizeof err) <
+		    0) {
+			fprintf(stderr, "ident-linkq: %s\n", err);
+			return 1;
+		}
+		snprintf(name, sizeof name, "generated %zu (dedupe), seed %llu",
+			 go.n_left, (unsigned long long)go.seed);
+		runs[nruns].name = name;
+		{
+			struct run em = runs[nruns];
+			use_em = 1;
+			if (run_ours(names, dp, NULL, dt, thr, 0, &em, NULL) <
+			    0)
+				return 1;
+			use_em = 0;
+			runs[nruns].ours_em = em.ours;
+		}
+		if (run_ours(names, dp, NULL, dt, thr, sweep, &runs[nruns],
+			     NULL) < 0 ||
+		    run_baseline(norm, dp, NULL, dt, &runs[nruns]) < 0)
 			return 1;
 		nruns++;
 	}
@@ -635,11 +783,29 @@ int main(int argc, char **argv)
 	printf("|---|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < nruns; i++)
 		print_run(&runs[i]);
-	printf("\n| data | ours: candidate pairs | ours: read+encode+link "
-	       "(s) |\n|---|---|---|\n");
+	printf("\nOurs at the threshold of its best F1, and of its best F1 "
+	       "with precision >= 0.995:\n\n");
+	printf("| data | best F1: threshold | P | R | F1 | P >= 0.995: "
+	       "threshold | P | R | F1 |\n|---|---|---|---|---|---|---|---|"
+	       "---|\n");
 	for (int i = 0; i < nruns; i++)
-		printf("| %s | %zu | %.3f |\n", runs[i].name,
-		       runs[i].candidates, runs[i].seconds);
+		printf("| %s | %.2f | %.4f | %.4f | **%.4f** | %.2f | %.4f | "
+		       "%.4f | **%.4f** |\n",
+		       runs[i].name, runs[i].best_thr, runs[i].best.p,
+		       runs[i].best.r, runs[i].best.f1, runs[i].best995_thr,
+		       runs[i].best995.p, runs[i].best995.r,
+		       runs[i].best995.f1);
+	printf("\n| data | ours: candidate pairs | blocking recall | true "
+	       "pairs missed by blocking and scoring >= %.1f | ours: "
+	       "read+encode+link (s) |\n|---|---|---|---|---|\n",
+	       thr);
+	for (int i = 0; i < nruns; i++)
+		printf("| %s | %zu | %.4f | %zu | %.3f |\n", runs[i].name,
+		       runs[i].candidates,
+		       runs[i].block_total ? (double)runs[i].block_found /
+						     (double)runs[i].block_total
+					   : 1.0,
+		       runs[i].block_lost, runs[i].seconds);
 	if (fit) {
 		printf("\nLabelled m (true pairs), u (random pairs) on the "
 		       "generated data:\n\n```\n");

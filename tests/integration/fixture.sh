@@ -11,6 +11,22 @@
 #                                      sanitizer or valgrind report
 #   fixture.sh check-logs WORKDIR      that check alone
 #   fixture.sh pg-stop WORKDIR         pg_ctl stop -m fast, waits
+#   fixture.sh daemon-crash WORKDIR    SIGKILL, wait until the process is
+#                                      gone and its port free, start again
+#                                      on the same port; fails unless the
+#                                      new process is the one listening
+#   fixture.sh pg-stop-immediate WORKDIR  pg_ctl stop -m immediate (a crash
+#                                      of PostgreSQL: recovery at next start)
+#   fixture.sh pg-tmpfs-on WORKDIR     move the cluster's data onto a tmpfs
+#                                      sized to hold it with 64 MiB to spare
+#                                      (root, mount allowed; the data
+#                                      directory becomes a symbolic link);
+#                                      PostgreSQL is restarted
+#   fixture.sh pg-fill WORKDIR         fill that tmpfs (no byte left)
+#   fixture.sh pg-unfill WORKDIR       free it again; starts PostgreSQL if
+#                                      it stopped meanwhile
+#   fixture.sh pg-tmpfs-off WORKDIR    move the data back to disk, unmount;
+#                                      a no-op when not on a tmpfs
 #   fixture.sh pg-start WORKDIR        starts and waits for pg_isready
 #   fixture.sh daemon-restart WORKDIR  SIGTERM, wait, start on the same port
 #   fixture.sh daemon-kill WORKDIR     SIGKILL, start again on the same port
@@ -369,6 +385,14 @@ deadline_check_ms = 200
 seal_interval_ms = 100
 checkpoint_interval_ms = 500
 signing_key = $w/audit/signing.key
+
+[storage]
+; the data keyring made at setup (sealed texts, server/vault.c)
+data_keyring = $w/data.keys
+
+[identity]
+; the network's matching secret made at setup (server/match.c)
+matching_key = $w/matching.key
 EOF
 	check_conf_lines "$w/maillaged.conf"
 }
@@ -472,6 +496,10 @@ cmd_setup() {
 	# key is audit/signing.key.pub.
 	mkdir -p "$w/audit"
 	"$daemon_bin" audit-keygen "$w/audit/signing.key" >/dev/null
+	rm -f "$w/data.keys"
+	"$daemon_bin" data-keygen "$w/data.keys" >/dev/null
+	rm -f "$w/matching.key"
+	"$daemon_bin" matching-keygen "$w/matching.key" >/dev/null
 	local port
 	port=$(free_port)
 	state_set "$w" MAILLAGE_PORT "$port"
@@ -694,6 +722,115 @@ cmd_enrol_kinds() {
 		--departement 75 --disabled >/dev/null
 }
 
+# ---- faults: PostgreSQL crashed, its disk full (test_fault) -----------------
+
+# daemon-crash: as daemon-kill, for a daemon killed many times under load
+# (test_fault). A dying process loses its command line (its memory goes
+# first) before its sockets are closed, the more slowly the larger it is
+# (ASan): so this waits on the process itself (gone, or a zombie) and on
+# its port, then checks that the new process lives and listens.
+cmd_daemon_crash() {
+	local w=$1 pid port i
+	[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
+	pid=$(state_get "$w" MAILLAGE_DAEMON_PID)
+	port=$(state_get "$w" MAILLAGE_PORT)
+	if is_daemon "$pid"; then
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	for ((i = 0; i < 300; i++)); do
+		alive "$pid" || break
+		sleep 0.1
+	done
+	! alive "$pid" || die "maillaged ($pid) still there 30 s after SIGKILL"
+	for ((i = 0; i < 300; i++)); do
+		port_listening "$port" || break
+		sleep 0.1
+	done
+	! port_listening "$port" || die "port $port still listened on after maillaged ($pid) died"
+	for ((i = 0; ; i++)); do
+		if daemon_start "$w"; then
+			pid=$(state_get "$w" MAILLAGE_DAEMON_PID)
+			sleep 0.2
+			if alive "$pid" && port_listening "$port"; then
+				break
+			fi
+			note "maillaged ($pid) did not stay up; starting again"
+		fi
+		((i < 50)) || die "maillaged does not start again on port $port"
+		sleep 0.2
+	done
+	write_env "$w"
+}
+
+# The tmpfs lives outside the cluster's directory (so that teardown's rm -rf
+# of that directory never meets a mount point); the data directory becomes a
+# symbolic link into it. State: PGFS (the mount point).
+cmd_pg_tmpfs_on() {
+	local w=$1 pgdata pgtmp fs kb
+	pgdata=$(state_get "$w" MAILLAGE_PGDATA)
+	pgtmp=$(state_get "$w" PGTMP)
+	[[ -n $pgdata && -d $pgdata ]] || die "no cluster recorded in $w"
+	if [[ -L $pgdata ]]; then
+		note "the cluster is already on a tmpfs"
+		return 0
+	fi
+	((EUID == 0)) || die "mounting a tmpfs needs root"
+	fs=$(mktemp -d /tmp/maillage-itest-fs.XXXXXX)
+	kb=$(du -sk "$pgdata" | cut -f1)
+	if ! mount -t tmpfs -o "size=$((kb + 65536))k,mode=0755" tmpfs "$fs"; then
+		rmdir "$fs"
+		die "cannot mount a tmpfs on $fs"
+	fi
+	state_set "$w" PGFS "$fs"
+	pg_stop "$w" fast
+	cp -a "$pgdata" "$fs/data"
+	mv "$pgdata" "$pgtmp/data.disk"
+	ln -s "$fs/data" "$pgdata"
+	pg_start "$w"
+	note "cluster data on a tmpfs of $((kb / 1024 + 64)) MiB at $fs"
+}
+
+cmd_pg_fill() {
+	local w=$1 fs
+	fs=$(state_get "$w" PGFS)
+	if [[ -z $fs ]] || ! mountpoint -q "$fs"; then
+		die "the cluster is not on a tmpfs"
+	fi
+	# dd stops at ENOSPC, having written what fitted
+	dd if=/dev/zero of="$fs/fill" bs=1M status=none 2>/dev/null || true
+	note "tmpfs full: $(df -k --output=avail "$fs" | tail -n 1 | tr -d ' ') KiB left"
+}
+
+cmd_pg_unfill() {
+	local w=$1 fs
+	fs=$(state_get "$w" PGFS)
+	[[ -n $fs ]] || die "the cluster is not on a tmpfs"
+	rm -f -- "$fs/fill"
+	pg_start "$w"
+}
+
+cmd_pg_tmpfs_off() {
+	local w=$1 pgdata pgtmp fs
+	pgdata=$(state_get "$w" MAILLAGE_PGDATA)
+	pgtmp=$(state_get "$w" PGTMP)
+	fs=$(state_get "$w" PGFS)
+	[[ -n $fs ]] || return 0
+	rm -f -- "$fs/fill"
+	if [[ -L $pgdata ]]; then
+		pg_stop "$w" fast || pg_stop "$w" immediate || true
+		rm -rf -- "$pgtmp/data.disk"
+		cp -a "$fs/data" "$pgtmp/data.new"
+		rm -f -- "$pgdata"
+		mv "$pgtmp/data.new" "$pgdata"
+	fi
+	if mountpoint -q "$fs"; then
+		umount "$fs" || umount -l "$fs"
+	fi
+	rmdir "$fs" 2>/dev/null || true
+	state_set "$w" PGFS ""
+	pg_start "$w"
+}
+
 main() {
 	(($# >= 2)) || usage
 	local cmd=$1 w
@@ -711,6 +848,18 @@ main() {
 		(($# == 0)) || usage
 		[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
 		pg_stop "$w" fast
+		;;
+	daemon-crash) (($# == 0)) || usage; cmd_daemon_crash "$w" ;;
+	pg-stop-immediate | pg-tmpfs-on | pg-fill | pg-unfill | pg-tmpfs-off)
+		(($# == 0)) || usage
+		[[ -f $w/.state ]] || die "$w: no fixture (run setup)"
+		case "$cmd" in
+		pg-stop-immediate) pg_stop "$w" immediate ;;
+		pg-tmpfs-on) cmd_pg_tmpfs_on "$w" ;;
+		pg-fill) cmd_pg_fill "$w" ;;
+		pg-unfill) cmd_pg_unfill "$w" ;;
+		pg-tmpfs-off) cmd_pg_tmpfs_off "$w" ;;
+		esac
 		;;
 	pg-start)
 		(($# == 0)) || usage

@@ -46,7 +46,13 @@ static const char full_config[] =
 	"pool_size = 8\n"
 	"connect_timeout = 7\n"
 	"query_timeout = 20\n"
-	"migrations_dir = /usr/share/maillage/sql\n";
+	"migrations_dir = /usr/share/maillage/sql\n"
+	"[storage]\n"
+	"data_keyring = /etc/maillage/data.keys\n"
+	"[retention]\n"
+	"closed_days = 3650\n"
+	"not_a_victim_days = 180\n"
+	"purge_batch = 10\n";
 
 /* Load `text` with base "/etc/maillage"; on failure `err` holds why. */
 static int load(const char *text, struct config *cfg, char *err, size_t errlen)
@@ -150,6 +156,10 @@ static void test_full_file(void **state)
 	assert_int_equal(cfg.db_connect_timeout, 7);
 	assert_int_equal(cfg.db_query_timeout, 20);
 	assert_string_equal(cfg.migrations_dir, "/usr/share/maillage/sql");
+	assert_string_equal(cfg.data_keyring, "/etc/maillage/data.keys");
+	assert_int_equal(cfg.retention_closed_days, 3650);
+	assert_int_equal(cfg.retention_not_victim_days, 180);
+	assert_int_equal(cfg.purge_batch, 10);
 	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
 }
 
@@ -372,6 +382,9 @@ static void test_validate_required(void **state)
 		{"[tls]\ncertificate = s.crt\nprivate_key = s.key\n"
 		 "ca = ca.crt\n",
 		 "conninfo"},
+		{"[tls]\ncertificate = s.crt\nprivate_key = s.key\n"
+		 "ca = ca.crt\n[database]\nconninfo = dbname=maillage\n",
+		 "data_keyring"},
 	};
 	struct config cfg;
 	char err[CONFIG_ERR_MAX];
@@ -387,7 +400,8 @@ static void test_validate_required(void **state)
 				 steps[i].missing, err);
 	}
 	expect_ok("[tls]\ncertificate = s.crt\nprivate_key = s.key\n"
-		  "ca = ca.crt\n[database]\nconninfo = dbname=maillage\n",
+		  "ca = ca.crt\n[database]\nconninfo = dbname=maillage\n"
+		  "[storage]\ndata_keyring = keys\n",
 		  &cfg);
 	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
 	/* The CRL is optional. */

@@ -1,8 +1,9 @@
 /*
- * ident comparison levels (names and birth dates, each level), swapped
- * names, the Fellegi-Sunter weights with term frequencies, and the
- * explanation text.
+ * ident comparison levels (names, birth dates, nationalities, each level),
+ * swapped names, several given names, the Fellegi-Sunter weights with term
+ * frequencies, the explanation text, EM and self-training of m.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,6 +74,9 @@ static void test_name_levels(void **state)
 	assert_int_equal(token_level("Terzic", "Terzoc"), IDENT_NL_TYPO);
 	assert_int_equal(token_level("Marcovitz", "Markowicz"), IDENT_NL_WEAK);
 	assert_int_equal(token_level("Popescu", "Hasanovic"), IDENT_NL_DIFF);
+	/* one typo in a long name is a close spelling even when the
+	 * consonant skeleton agrees too */
+	assert_int_equal(token_level("Huseyinaj", "Huseayinaj"), IDENT_NL_TYPO);
 }
 
 static ident_date D(const char *s)
@@ -100,11 +104,19 @@ static void test_birth_levels(void **state)
 	b = D("2010-03");
 	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_PARTIAL);
 	b = D("2010");
-	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_PARTIAL);
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_PARTIAL_YEAR);
 	b = D("2010-01-01"); /* the registrations' 1 January */
-	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_PARTIAL);
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_PARTIAL_YEAR);
+	b = D("2010-04");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_NEAR);
+	b = D("2009");
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_NEAR);
+	b = D("2011-07-03"); /* day and month swapped and a year off */
+	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_YEAR);
 	assert_int_equal(ident_date_from_age(13, "2023-06-01", &age), 0);
 	assert_int_equal(ident_birth_level(&a, &age), IDENT_BL_AGE);
+	assert_int_equal(ident_date_from_age(14, "2023-06-01", &age), 0);
+	assert_int_equal(ident_birth_level(&a, &age), IDENT_BL_NEAR);
 	b = D("2009-08-20");
 	assert_int_equal(ident_birth_level(&a, &b), IDENT_BL_CLOSE);
 	b = D("2004-11-20");
@@ -131,7 +143,18 @@ static void test_other_fields(void **state)
 	b.sex = IDENT_SEX_F;
 	ident_compare(NULL, &a, &b, &c);
 	assert_int_equal(c.lvl[IDENT_F_SEX], IDENT_SAME);
+	assert_int_equal(c.lvl[IDENT_F_NAT], IDENT_NAT_NEAR);
+	memcpy(b.nat, "MA", 3);
+	ident_compare(NULL, &a, &b, &c);
 	assert_int_equal(c.lvl[IDENT_F_NAT], IDENT_DIFF);
+	/* nationalities given for one another */
+	assert_int_equal(ident_nat_level("MA", "DZ"), IDENT_NAT_NEAR);
+	assert_int_equal(ident_nat_level("XK", "AL"), IDENT_NAT_NEAR);
+	assert_int_equal(ident_nat_level("BA", "RS"), IDENT_NAT_NEAR);
+	assert_int_equal(ident_nat_level("EG", "LY"), IDENT_NAT_NEAR);
+	assert_int_equal(ident_nat_level("RO", "AF"), IDENT_DIFF);
+	assert_int_equal(ident_nat_level("DZ", "DZ"), IDENT_SAME);
+	assert_int_equal(ident_nat_level("A", "AD"), IDENT_DIFF);
 	b.sex = IDENT_SEX_UNKNOWN;
 	b.nat[0] = 0;
 	ident_compare(NULL, &a, &b, &c);
@@ -163,6 +186,16 @@ static void test_swapped_and_several_given(void **state)
 	ident_compare(NULL, &a, &b, &c);
 	assert_int_equal(c.lvl[IDENT_F_GIVEN], IDENT_NL_EXACT);
 	assert_int_equal(c.lvl[IDENT_F_FAMILY], IDENT_NL_EXACT);
+	/* several on both sides, one agreeing, the others not: another
+	 * person (a brother with the same second name) */
+	rec("Ali Asaf", "Gashi", "2009", "AL", &a);
+	rec("Omer Asaf", "Gashi", "2009", "AL", &b);
+	ident_compare(NULL, &a, &b, &c);
+	assert_int_equal(c.lvl[IDENT_F_GIVEN], IDENT_NL_PART);
+	rec("Ali Asaf", "Gashi", "2009", "AL", &a);
+	rec("Asaf Aly", "Gashi", "2009", "AL", &b);
+	ident_compare(NULL, &a, &b, &c);
+	assert_true(c.lvl[IDENT_F_GIVEN] <= IDENT_NL_PHON);
 }
 
 static void test_term_frequency(void **state)
@@ -192,6 +225,30 @@ static void test_term_frequency(void **state)
 	ident_score(&m, tf, &c1, w1);
 	ident_score(&m, tf, &c2, w2);
 	assert_true(w1[IDENT_F_GIVEN] + 3 < w2[IDENT_F_GIVEN]);
+	ident_tf_free(tf);
+
+	/* a value held only by the two records compared is rare: it
+	 * weighs at least the average agreement, not "2 in N" */
+	tf = ident_tf_new();
+	for (int i = 0; i < 3000; i++) {
+		char g[32];
+		snprintf(g, sizeof g, "Name%c%c%c", 'a' + i % 26,
+			 'a' + (i / 26) % 26, 'a' + (i / 676) % 26);
+		rec(g, "Other", NULL, NULL, &other);
+		ident_tf_add(tf, &other);
+	}
+	ident_tf_add(tf, &x);
+	ident_tf_add(tf, &y);
+	ident_compare(tf, &x, &y, &c2);
+	ident_score(&m, tf, &c2, w2);
+	assert_true(w2[IDENT_F_GIVEN] >=
+		    log2(m.m[IDENT_F_GIVEN][IDENT_NL_EXACT] /
+			 m.u[IDENT_F_GIVEN][IDENT_NL_EXACT]) -
+			    0.01);
+	/* a query not counted in the table: only the stored one is */
+	ident_tf_set_self(tf, 1);
+	ident_score(&m, tf, &c2, w1);
+	assert_true(w1[IDENT_F_GIVEN] < w2[IDENT_F_GIVEN]);
 	ident_tf_free(tf);
 }
 
@@ -252,6 +309,42 @@ static void test_em(void **state)
 	free(v);
 }
 
+static void test_fit(void **state)
+{
+	/* self-training: in this data one date in three has day and
+	 * month swapped, far more than the built-in m says; the names
+	 * and the nationality alone make those pairs sure */
+	ident_model m;
+	ident_cmp *v = calloc(3000, sizeof *v);
+	double before;
+	(void)state;
+	ident_model_default(&m);
+	before = m.m[IDENT_F_BIRTH][IDENT_BL_SWAP];
+	for (int i = 0; i < 3000; i++) {
+		int match = i < 600;
+		v[i].lvl[IDENT_F_GIVEN] =
+			(int8_t)(match ? IDENT_NL_EXACT : IDENT_NL_DIFF);
+		v[i].lvl[IDENT_F_FAMILY] =
+			(int8_t)(match || i % 9 == 0 ? IDENT_NL_EXACT
+						     : IDENT_NL_DIFF);
+		v[i].lvl[IDENT_F_BIRTH] =
+			(int8_t)(match ? (i % 3 ? IDENT_BL_EXACT
+						: IDENT_BL_SWAP)
+				       : IDENT_BL_DIFF);
+		v[i].lvl[IDENT_F_SEX] = IDENT_MISSING;
+		v[i].lvl[IDENT_F_NAT] = (int8_t)IDENT_SAME;
+		v[i].xlvl[0] = v[i].xlvl[1] = IDENT_NL_DIFF;
+	}
+	ident_model_fit(&m, NULL, v, NULL, 3000, 12.0, 10);
+	assert_true(before < 0.1);
+	assert_true(m.m[IDENT_F_BIRTH][IDENT_BL_SWAP] > 0.2);
+	assert_true(m.m[IDENT_F_BIRTH][IDENT_BL_EXACT] > 0.5);
+	/* no level ruled out */
+	for (int l = 0; l < IDENT_BIRTH_LEVELS; l++)
+		assert_true(m.m[IDENT_F_BIRTH][l] >= 0.0009);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_term_frequency),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_em),
+		cmocka_unit_test(test_fit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

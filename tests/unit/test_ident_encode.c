@@ -167,6 +167,38 @@ static void test_blocking_swaps_and_years(void **state)
 	ident_date_parse("2010-02-03", &c.birth);
 	ident_encode(E1, &c, &b);
 	assert_true(share_key(&a, &b));
+	/* a typo in one name and no date on one side: the other name
+	 * with the sex and nationality */
+	memset(&c, 0, sizeof c);
+	c.given_name = "Greer";
+	c.family_name = "Ahmed";
+	c.sex = IDENT_SEX_M;
+	memcpy(c.nat, "MA", 2);
+	ident_date_parse("2010-11-17", &c.birth);
+	ident_encode(E1, &c, &a);
+	c.family_name = "Amed";
+	ident_date_parse("", &c.birth);
+	ident_encode(E1, &c, &b);
+	assert_true(share_key(&a, &b));
+	assert_true(share_key(&b, &a));
+	/* a weak record (one name, nothing else) meets a complete one by
+	 * that name, whichever side queries */
+	memset(&c, 0, sizeof c);
+	c.given_name = "Abdallah";
+	ident_encode(E1, &c, &b);
+	c.family_name = "Elhashem";
+	ident_date_parse("2005-08-20", &c.birth);
+	ident_encode(E1, &c, &a);
+	assert_true(share_key(&a, &b));
+	assert_true(share_key(&b, &a));
+	/* two complete records with one name in common and nothing else
+	 * do not meet */
+	memset(&c, 0, sizeof c);
+	c.given_name = "Abdallah";
+	c.family_name = "Zeroual";
+	ident_date_parse("1995-01-20", &c.birth);
+	ident_encode(E1, &c, &b);
+	assert_false(share_key(&a, &b));
 }
 
 static void test_blocking_recall(void **state)
@@ -213,8 +245,9 @@ static void test_blocking_recall(void **state)
 	fclose(f);
 	print_message("blocking recall: %zu / %zu\n", found, total);
 	assert_true(total > 800);
-	/* 98.1% with seed 7 (the misses: names and date all changed) */
-	assert_true((double)found / (double)total >= 0.975);
+	/* 99.2% with seed 7 (the misses: every name and the date
+	 * changed) */
+	assert_true((double)found / (double)total >= 0.985);
 	free(lr);
 	free(rr);
 	ident_table_free(&lt);

@@ -1,9 +1,15 @@
--- pgbench reference "daemon SQL" (deploy/bench, BENCHMARKS.md): exactly the
+-- pgbench reference "daemon SQL" (deploy/bench, BENCHMARKS.md): the
 -- statements maillaged runs for one NoticeSend about a new person, without
 -- the daemon: the facts job (four reads in one pipeline, one implicit
 -- transaction) then the write job (notice_send_tx and the audit record in
 -- one statement). Copied from server/notice.c (notice_facts_*_sql,
--- notice_send_sql): keep in step with it.
+-- notice_send_sql): keep in step with it. Two differences: the ids the
+-- daemon draws in its facts job (nextval) are drawn inside the write
+-- statement (pgbench cannot carry a result out of a pipeline), and the
+-- sealed texts are bytes of the sealed length (text + 28), not AES-GCM
+-- output. The identity-matching statements the daemon adds to the write
+-- job when a notice names a person (identity_encoding_put,
+-- identity_candidates) are not here.
 --
 -- Variables (pgbench -D): sender_id rcv_base nrcv body fp. Client i writes
 -- to the institution "brcv" || (i % nrcv), whose id is rcv_base + i % nrcv,
@@ -33,13 +39,18 @@ SELECT n.id, n.case_id, n.person_id FROM notice n
  WHERE n.sender_account_id = :sender_id::bigint
    AND n.idempotency_key = 'pgt-' || :client_id::text || '-' || :k::text;
 \endpipeline
-WITH r AS (SELECT * FROM notice_send_tx(:sender_id::bigint,
+WITH r AS (SELECT * FROM notice_send_tx(nextval('notice_id_seq'),
+    nextval('identity_assertion_id_seq'), :sender_id::bigint,
     'pgt-' || :client_id::text || '-' || :k::text, NULL::bigint, 'referral',
-    'normal', 'general', 'secret_partage', NULL::boolean, NULL, :body,
-    ARRAY[:r::bigint],
-    '{}'::text[], true, NULL::bigint, 'Bench',
-    'Pgbench' || :k::text, '2010-05', NULL::smallint, NULL::date, 'F', 'FR',
-    '{fr}'::text[], 'Gare du Nord')),
+    'normal', 'general', 'secret_partage', NULL::boolean, NULL::bytea,
+    convert_to(:body || '0123456789abcdef0123456789ab', 'UTF8'),
+    ARRAY[:r::bigint], '{}'::text[], true, NULL::bigint, true,
+    convert_to('Bench0123456789abcdef0123456789ab', 'UTF8'),
+    convert_to('Pgbench' || :k::text || '0123456789abcdef0123456789ab',
+               'UTF8'),
+    convert_to('2010-050123456789abcdef0123456789ab', 'UTF8'),
+    NULL::smallint, NULL::date, 'F', 'FR', '{fr}'::text[],
+    convert_to('Gare du Nord0123456789abcdef0123456789ab', 'UTF8'))),
  a AS (INSERT INTO audit_event (account_id, login, institution_code,
     role, action, outcome, error_code, peer, request_id, instance,
     cert_fingerprint, case_id, notice_id, person_id)

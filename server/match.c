@@ -1,0 +1,339 @@
+/*
+ * match: the daemon's side of identity matching; see match.h. The
+ * encoder, the name knowledge and the model are built once at start and
+ * used from the event loop only (the library's encoder is not
+ * thread-safe; the daemon has one thread). Scoring without term
+ * frequencies: the stored records are not loaded, so very common names
+ * are down-weighted only through the model's u probabilities.
+ */
+#include "match.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keyfile.h"
+#include "log.h"
+#include "server.h"
+
+#include <event2/event.h>
+
+#define MATCH_REC_VERSION 1
+
+#define MATCH_COUNT_SECS 30
+
+static const char match_count_sql[] = "SELECT identity_block_count_refresh()";
+
+static struct {
+	struct server *srv;
+	struct event *timer;
+	ident_norm *norm;
+	const ident_names *names;
+	ident_enc *enc;
+	ident_model model;
+} match;
+
+static int match_hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* The key file: 64 hex digits, then optional blanks. */
+static int match_read_key(const char *path, uint8_t key[IDENT_KEY_LEN],
+			  char *err, size_t errlen)
+{
+	char buf[2 * IDENT_KEY_LEN + 16];
+	ssize_t n;
+	int fd, i;
+
+	fd = keyfile_open(path, "matching key", err, errlen);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 2 * IDENT_KEY_LEN) {
+		snprintf(err, errlen, "%s: not a matching key (64 hex digits)",
+			 path);
+		return -1;
+	}
+	for (i = 0; i < IDENT_KEY_LEN; i++) {
+		int hi = match_hexval(buf[2 * i]),
+		    lo = match_hexval(buf[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			OPENSSL_cleanse(buf, sizeof(buf));
+			snprintf(err, errlen,
+				 "%s: not a matching key (64 hex digits)",
+				 path);
+			return -1;
+		}
+		key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return 0;
+}
+
+int match_init(const struct config *cfg, char *err, size_t errlen)
+{
+	uint8_t key[IDENT_KEY_LEN];
+
+	if (cfg->matching_key[0] == '\0')
+		return 0;
+	if (match_read_key(cfg->matching_key, key, err, errlen) != 0)
+		return -1;
+	match.norm = ident_norm_new(err, errlen);
+	if (match.norm != NULL)
+		match.names = ident_names_builtin(match.norm, err, errlen);
+	if (match.names != NULL)
+		match.enc = ident_enc_new(key, match.names, err, errlen);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (match.enc == NULL) {
+		match_free();
+		return -1;
+	}
+	ident_model_default(&match.model);
+	return 0;
+}
+
+int match_enabled(void)
+{
+	return match.enc != NULL;
+}
+
+static void match_count_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_job *job = db_job_new();
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (job != NULL && db_job_add(job, match_count_sql, 0, NULL) == 0)
+		db_submit(match.srv->db, job, NULL, NULL);
+	else
+		db_job_free(job);
+}
+
+int match_start(struct server *srv)
+{
+	struct timeval tv = {MATCH_COUNT_SECS, 0};
+
+	if (match.enc == NULL)
+		return 0;
+	match.srv = srv;
+	match.timer =
+		event_new(srv->base, -1, EV_PERSIST, match_count_cb, NULL);
+	if (match.timer == NULL || event_add(match.timer, &tv) != 0)
+		return -1;
+	return 0;
+}
+
+void match_stop(void)
+{
+	if (match.timer != NULL)
+		event_free(match.timer);
+	match.timer = NULL;
+}
+
+void match_free(void)
+{
+	match_stop();
+	ident_enc_free(match.enc);
+	ident_norm_free(match.norm);
+	memset(&match, 0, sizeof(match));
+}
+
+int match_keygen(const char *path, char *err, size_t errlen)
+{
+	uint8_t key[IDENT_KEY_LEN];
+	char hex[2 * IDENT_KEY_LEN + 2];
+	int fd, i, ok;
+
+	if (RAND_bytes(key, sizeof(key)) != 1) {
+		snprintf(err, errlen, "no random bytes");
+		return -1;
+	}
+	for (i = 0; i < IDENT_KEY_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	hex[2 * IDENT_KEY_LEN] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ok = fd >= 0 &&
+	     write(fd, hex, sizeof(hex) - 1) == (ssize_t)(sizeof(hex) - 1);
+	if (fd >= 0 && close(fd) != 0)
+		ok = 0;
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	if (!ok) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *match_s(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+int match_encode(const Maillage__Identity *id, struct match_query *q)
+{
+	ident_clear c;
+
+	memset(q, 0, sizeof(*q));
+	memset(&c, 0, sizeof(c));
+	if (match.enc == NULL || id == NULL ||
+	    (match_s(id->given_name)[0] == '\0' &&
+	     match_s(id->family_name)[0] == '\0'))
+		return -1;
+	c.given_name = id->given_name;
+	c.family_name = id->family_name;
+	if (match_s(id->birth_date)[0] != '\0')
+		(void)ident_date_parse(id->birth_date, &c.birth);
+	else if (id->declared_age != 0 && match_s(id->age_declared_on)[0])
+		(void)ident_date_from_age((int)id->declared_age,
+					  id->age_declared_on, &c.birth);
+	c.sex = strcmp(match_s(id->sex), "M") == 0   ? IDENT_SEX_M
+		: strcmp(match_s(id->sex), "F") == 0 ? IDENT_SEX_F
+						     : IDENT_SEX_UNKNOWN;
+	snprintf(c.nat, sizeof(c.nat), "%.2s", match_s(id->nationality));
+	return match_encode_clear(&c, q);
+}
+
+int match_encode_clear(const ident_clear *c, struct match_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	if (match.enc == NULL || ident_encode(match.enc, c, &q->rec) != 0)
+		return -1;
+	q->nkeys = ident_block_keys(match.enc, &q->rec, 0, q->keys,
+				    IDENT_MAX_BLOCK_KEYS);
+	q->nqkeys = ident_block_keys(match.enc, &q->rec, 1, q->qkeys,
+				     IDENT_MAX_BLOCK_KEYS);
+	return q->nkeys > 0 && q->nqkeys > 0 ? 0 : -1;
+}
+
+char *match_keys_literal(const uint64_t *keys, int n)
+{
+	size_t cap = (size_t)n * 22 + 3, used = 1;
+	char *s = malloc(cap);
+	int i;
+
+	if (s == NULL)
+		return NULL;
+	s[0] = '{';
+	for (i = 0; i < n; i++)
+		used += (size_t)snprintf(s + used, cap - used, "%s%" PRId64,
+					 i > 0 ? "," : "", (int64_t)keys[i]);
+	snprintf(s + used, cap - used, "}");
+	return s;
+}
+
+char *match_seal(const struct vault *v, const char *identity_id,
+		 const ident_rec *rec, int *oom)
+{
+	unsigned char buf[1 + sizeof(ident_rec)];
+
+	buf[0] = MATCH_REC_VERSION;
+	memcpy(buf + 1, rec, sizeof(*rec));
+	return vault_seal_raw(v, "identity_encoding.rec", identity_id, buf,
+			      sizeof(buf), oom);
+}
+
+/* Open a stored record; 0, or -1 (logged) when it does not open. */
+static int match_open(const struct vault *v, const char *identity_id,
+		      const char *hex, ident_rec *rec)
+{
+	void *buf = NULL;
+	size_t len = 0;
+	enum vault_status st;
+
+	st = vault_open_raw(v, "identity_encoding.rec", identity_id, hex, &buf,
+			    &len);
+	if (st != VAULT_OK || len != 1 + sizeof(*rec) ||
+	    ((unsigned char *)buf)[0] != MATCH_REC_VERSION) {
+		log_warnx("stored value identity_encoding.rec of row %s does "
+			  "not open",
+			  identity_id);
+		free(buf);
+		return -1;
+	}
+	memcpy(rec, (unsigned char *)buf + 1, sizeof(*rec));
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return 0;
+}
+
+/* Insert `c` into the best-first list `out` of `*n` (at most `max`),
+ * keeping one entry per person. */
+static void match_keep(struct match_candidate *out, int *n, int max,
+		       const struct match_candidate *c)
+{
+	int i, at;
+
+	for (i = 0; i < *n; i++) {
+		if (out[i].person_id != c->person_id)
+			continue;
+		if (out[i].score >= c->score)
+			return;
+		memmove(&out[i], &out[i + 1],
+			(size_t)(*n - i - 1) * sizeof(*out));
+		(*n)--;
+		break;
+	}
+	for (at = 0; at < *n && out[at].score >= c->score; at++)
+		;
+	if (at >= max)
+		return;
+	if (*n == max)
+		(*n)--;
+	memmove(&out[at + 1], &out[at], (size_t)(*n - at) * sizeof(*out));
+	out[at] = *c;
+	(*n)++;
+}
+
+int match_rank(const struct vault *v, const struct match_query *q,
+	       const PGresult *res, int col, double threshold, int visible_only,
+	       struct match_candidate *out, int max)
+{
+	int rows = PQntuples(res), i, n = 0;
+	struct match_candidate c;
+	ident_rec rec;
+	ident_cmp cmp;
+
+	for (i = 0; i < rows; i++) {
+		const char *iid = PQgetvalue(res, i, col);
+
+		if (visible_only && PQgetvalue(res, i, col + 3)[0] != 't')
+			continue;
+		if (match_open(v, iid, PQgetvalue(res, i, col + 2), &rec) != 0)
+			return -1;
+		ident_compare(NULL, &q->rec, &rec, &cmp);
+		memset(&c, 0, sizeof(c));
+		c.score = ident_score(&match.model, NULL, &cmp, NULL);
+		if (c.score < threshold)
+			continue;
+		c.identity_id = strtoll(iid, NULL, 10);
+		c.person_id = strtoll(PQgetvalue(res, i, col + 1), NULL, 10);
+		c.visible = PQgetvalue(res, i, col + 3)[0] == 't';
+		c.open_case_id = strtoll(PQgetvalue(res, i, col + 4), NULL, 10);
+		c.any_case_id = strtoll(PQgetvalue(res, i, col + 5), NULL, 10);
+		c.cmp = cmp;
+		match_keep(out, &n, max, &c);
+	}
+	/* explained once ranked: only the candidates kept */
+	for (i = 0; i < n; i++)
+		(void)ident_explain(&match.model, NULL, &out[i].cmp, NULL, NULL,
+				    out[i].explanation,
+				    sizeof(out[i].explanation));
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	return n;
+}

@@ -1,0 +1,25 @@
+-- 010_delivery_audit: every event delivered to a subscriber is one
+-- audit_event row, written by the daemon after the event's frame was queued
+-- to the subscriber's connection (server/evaudit.c), many rows per INSERT:
+--   action 'event.deliver', outcome 'ok';
+--   account_id, login, institution_code, role, peer, cert_fingerprint and
+--   instance: the subscriber's connection, as for its requests;
+--   request_id: the event's number in the institution's stream (inst_event.seq;
+--   a delivery answers no request);
+--   case_id, person_id: the case and person the event named;
+--   notice_id: the notice, only when the frame carried it (an escalation
+--   delivered without its notice to a reader of the case has none).
+-- No content and no names, like every audit row; the rows are chained and
+-- signed by the sealer like any other (007).
+--
+-- What an event carries (005, server/events.c): every kind names a case and
+-- its person; 'notice' adds the notice's id, kind, urgency, its sender
+-- institution and the recipient's state; 'ack' the notice, the
+-- acknowledging institution and its state; 'party_added', 'party_removed',
+-- 'lead_set', 'closed', 'reopened' and 'status' the institution concerned
+-- and the case's status; 'escalation' the notice (when the reader may read
+-- it) and the lapsed recipient. Each tells its reader something of the case
+-- (that it exists, about whom, who takes part, what was sent), so each
+-- delivery is a read of that case for `audit who-read`.
+
+INSERT INTO audit_read_action (action) VALUES ('event.deliver');

@@ -1,0 +1,503 @@
+/*
+ * searchbench: identity search at scale. `load` generates N identities
+ * (the identity library's generator: names from the shipped lists, with
+ * the errors of real records) and stores them as the daemon would, sealed
+ * encodings and keyed blocking keys, straight into the database with COPY
+ * (the keys and the database are the daemon's, read from its
+ * configuration). `run` then sends `maillage person search` requests for
+ * other observations of the same persons over mTLS from C concurrent
+ * clients and prints the latency of the answers, side by side with the
+ * same candidate query run by libpq alone (the database's share).
+ *
+ *   maillage-searchbench load DAEMON.conf N [SEED]
+ *   maillage-searchbench run DAEMON.conf CLIENT.conf QUERIES CLIENTS [SEED]
+ *
+ * Output: "RESULT search key=value ..." lines, as maillage-bench prints.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cerr.h"
+#include "conf.h"
+#include "config.h"
+#include "ident.h"
+#include "match.h"
+#include "net.h"
+#include "vault.h"
+
+#define SB_COPY_BUF (1 << 20)
+
+/* Print "searchbench: WHAT: DETAIL" and exit 1. */
+static void sb_die(const char *what, const char *detail)
+{
+	fprintf(stderr, "searchbench: %s: %s\n", what, detail);
+	exit(1);
+}
+
+static double sb_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sb_keys(const struct config *cfg, struct vault *v)
+{
+	char err[512] = "";
+
+	if (vault_load(v, cfg->data_keyring, err, sizeof(err)) != 0 ||
+	    match_init(cfg, err, sizeof(err)) != 0 || !match_enabled())
+		sb_die("keys", err[0] ? err : "no [identity] matching_key");
+}
+
+static PGconn *sb_db(const struct config *cfg)
+{
+	PGconn *pg = PQconnectdb(cfg->db_conninfo);
+
+	if (PQstatus(pg) != CONNECTION_OK)
+		sb_die("database", PQerrorMessage(pg));
+	return pg;
+}
+
+static void sb_exec(PGconn *pg, const char *sql)
+{
+	PGresult *r = PQexec(pg, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		sb_die("error", PQerrorMessage(pg));
+	PQclear(r);
+}
+
+static long long sb_int(PGconn *pg, const char *sql)
+{
+	PGresult *r = PQexec(pg, sql);
+	long long v;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		sb_die("error", PQerrorMessage(pg));
+	v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return v;
+}
+
+/* Generate the two observation files of `n` and `q` persons. */
+static void sb_generate(size_t n, size_t q, uint64_t seed, const char *left,
+			const char *right, const char *truth)
+{
+	ident_gen_opts o;
+	ident_norm *norm;
+	const ident_names *names;
+	char err[512];
+
+	norm = ident_norm_new(err, sizeof(err));
+	names = norm != NULL ? ident_names_builtin(norm, err, sizeof(err))
+			     : NULL;
+	if (names == NULL)
+		sb_die("names", err);
+	ident_gen_opts_default(&o);
+	o.seed = seed;
+	o.n_left = n;
+	o.n_right = q;
+	o.overlap = 1.0;
+	if (ident_gen(names, norm, &o, left, right, truth, err, sizeof(err)) !=
+	    0)
+		sb_die("generate", err);
+	ident_norm_free(norm);
+}
+
+static void sb_clear(const ident_row *r, ident_clear *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->given_name = r->given_name;
+	c->family_name = r->family_name;
+	c->birth = r->birth;
+	c->sex = r->sex;
+	snprintf(c->nat, sizeof(c->nat), "%.2s",
+		 r->nationality != NULL ? r->nationality : "");
+}
+
+/* A COPY stream of one table, flushed in blocks. */
+struct sb_copy {
+	PGconn *pg;
+	char *buf;
+	size_t used;
+};
+
+static void sb_copy_start(struct sb_copy *cp, PGconn *pg, const char *sql)
+{
+	PGresult *r = PQexec(pg, sql);
+
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+		sb_die("error", PQerrorMessage(pg));
+	PQclear(r);
+	cp->pg = pg;
+	cp->used = 0;
+	cp->buf = malloc(SB_COPY_BUF);
+	if (cp->buf == NULL)
+		sb_die("error", "out of memory");
+}
+
+static void sb_copy_flush(struct sb_copy *cp)
+{
+	if (cp->used > 0 && PQputCopyData(cp->pg, cp->buf, (int)cp->used) != 1)
+		sb_die("copy", PQerrorMessage(cp->pg));
+	cp->used = 0;
+}
+
+static void sb_copy_line(struct sb_copy *cp, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (cp->used + n > SB_COPY_BUF)
+		sb_copy_flush(cp);
+	memcpy(cp->buf + cp->used, line, n);
+	cp->used += n;
+}
+
+static void sb_copy_end(struct sb_copy *cp)
+{
+	PGresult *r;
+
+	sb_copy_flush(cp);
+	if (PQputCopyEnd(cp->pg, NULL) != 1)
+		sb_die("copy end", PQerrorMessage(cp->pg));
+	r = PQgetResult(cp->pg);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		sb_die("copy", PQerrorMessage(cp->pg));
+	PQclear(r);
+	free(cp->buf);
+}
+
+/* Store every row of `t` as the daemon does; ids from base + 1. */
+static void sb_store(PGconn *pg, const struct vault *v, const ident_table *t,
+		     long long base, long long inst, long long account)
+{
+	struct sb_copy enc, blk;
+	struct match_query *q = malloc(sizeof(*q));
+	char line[256], id[24], *sealed, *row;
+	size_t i;
+	int k, oom;
+
+	if (q == NULL)
+		sb_die("error", "out of memory");
+	sb_copy_start(&enc, pg, "COPY person (id) FROM STDIN");
+	for (i = 0; i < t->n; i++) {
+		snprintf(line, sizeof(line), "%lld\n", base + (long long)i + 1);
+		sb_copy_line(&enc, line);
+	}
+	sb_copy_end(&enc);
+	sb_copy_start(&enc, pg,
+		      "COPY identity_assertion (id, person_id, institution_id,"
+		      " account_id, has_name) FROM STDIN");
+	for (i = 0; i < t->n; i++) {
+		long long n = base + (long long)i + 1;
+		snprintf(line, sizeof(line), "%lld\t%lld\t%lld\t%lld\tt\n", n,
+			 n, inst, account);
+		sb_copy_line(&enc, line);
+	}
+	sb_copy_end(&enc);
+	sb_copy_start(&enc, pg,
+		      "COPY identity_encoding (identity_id, person_id, rec)"
+		      " FROM STDIN");
+	for (i = 0; i < t->n; i++) {
+		ident_clear c;
+		long long n = base + (long long)i + 1;
+
+		sb_clear(&t->rows[i], &c);
+		snprintf(id, sizeof(id), "%lld", n);
+		if (match_encode_clear(&c, q) != 0)
+			continue;
+		sealed = match_seal(v, id, &q->rec, &oom);
+		if (sealed == NULL)
+			sb_die("error", "seal failed");
+		/* COPY text: the bytea's backslash doubled */
+		row = malloc(strlen(sealed) + 64);
+		if (row == NULL)
+			sb_die("error", "out of memory");
+		sprintf(row, "%lld\t%lld\t\\%s\n", n, n, sealed);
+		sb_copy_line(&enc, row);
+		free(row);
+		free(sealed);
+	}
+	sb_copy_end(&enc);
+	sb_copy_start(&blk, pg,
+		      "COPY identity_block (key, identity_id) FROM STDIN");
+	for (i = 0; i < t->n; i++) {
+		ident_clear c;
+		long long n = base + (long long)i + 1;
+
+		sb_clear(&t->rows[i], &c);
+		if (match_encode_clear(&c, q) != 0)
+			continue;
+		/* the stored keys, without repeats */
+		for (k = 0; k < q->nkeys; k++) {
+			int j, dup = 0;
+			for (j = 0; j < k && !dup; j++)
+				dup = q->keys[j] == q->keys[k];
+			if (dup)
+				continue;
+			snprintf(line, sizeof(line), "%" PRId64 "\t%lld\n",
+				 (int64_t)q->keys[k], n);
+			sb_copy_line(&blk, line);
+		}
+	}
+	sb_copy_end(&blk);
+	free(q);
+}
+
+static int sb_load(const char *daemon_conf, size_t n, uint64_t seed)
+{
+	struct config cfg;
+	struct vault v;
+	ident_table t = {0};
+	char err[512];
+	double t0, t1;
+	long long base, inst, account, stored;
+	PGconn *pg;
+
+	if (config_load(daemon_conf, &cfg, err, sizeof(err)) != 0)
+		sb_die("error", err);
+	sb_keys(&cfg, &v);
+	t0 = sb_now_ms();
+	sb_generate(n, 1000, seed, "/tmp/searchbench-left.csv",
+		    "/tmp/searchbench-right.csv", "/tmp/searchbench-truth.csv");
+	if (ident_table_read("/tmp/searchbench-left.csv", &t, err,
+			     sizeof(err)) != 0)
+		sb_die("error", err);
+	pg = sb_db(&cfg);
+	inst = sb_int(pg, "SELECT min(id) FROM institution");
+	account = sb_int(pg, "SELECT min(id) FROM account");
+	sb_exec(pg, "BEGIN");
+	base = sb_int(pg, "SELECT greatest((SELECT coalesce(max(id), 0) FROM "
+			  "person), (SELECT coalesce(max(id), 0) FROM "
+			  "identity_assertion))");
+	sb_store(pg, &v, &t, base, inst, account);
+	sb_exec(pg, "SELECT setval('person_id_seq', (SELECT max(id) FROM "
+		    "person)), setval('identity_assertion_id_seq', (SELECT "
+		    "max(id) FROM identity_assertion))");
+	sb_exec(pg, "COMMIT");
+	sb_exec(pg, "SELECT identity_block_count_refresh()");
+	sb_exec(pg, "ANALYZE identity_block");
+	sb_exec(pg, "ANALYZE identity_encoding");
+	t1 = sb_now_ms();
+	stored = sb_int(pg, "SELECT count(*) FROM identity_encoding");
+	printf("RESULT search-load stored=%lld added=%zu seconds=%.1f "
+	       "blocks=%lld\n",
+	       stored, t.n, (t1 - t0) / 1e3,
+	       sb_int(pg, "SELECT count(*) FROM identity_block"));
+	PQfinish(pg);
+	ident_table_free(&t);
+	vault_clear(&v);
+	return 0;
+}
+
+/* "YYYY-MM-DD", "YYYY-MM", "YYYY" or "" of a parsed date. */
+static void sb_date(const ident_date *d, char *out, size_t len)
+{
+	if (d->year == 0)
+		out[0] = '\0';
+	else if (d->month == 0)
+		snprintf(out, len, "%04u", d->year);
+	else if (d->day == 0)
+		snprintf(out, len, "%04u-%02u", d->year, d->month);
+	else
+		snprintf(out, len, "%04u-%02u-%02u", d->year, d->month, d->day);
+}
+
+static int sb_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double sb_q(const double *v, size_t n, double q)
+{
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+
+	return n == 0 ? 0 : v[i < n ? i : n - 1];
+}
+
+/* One client: its share of the queries; latencies (ms) to `out`. */
+static void sb_client(const char *client_conf, const ident_table *t,
+		      size_t from, size_t to, FILE *out)
+{
+	struct conf *conf = NULL;
+	struct net_conn *nc = NULL;
+	struct cerr err;
+	size_t i;
+
+	if (conf_load(client_conf, &conf, &err) != 0 ||
+	    net_connect(conf, "maillage-searchbench", &nc, &err) != 0)
+		sb_die("connect", err.message);
+	for (i = from; i < to; i++) {
+		Maillage__Envelope req = MAILLAGE__ENVELOPE__INIT;
+		Maillage__PersonSearch ps = MAILLAGE__PERSON_SEARCH__INIT;
+		Maillage__Identity id = MAILLAGE__IDENTITY__INIT;
+		struct frame_msg *resp = NULL;
+		const ident_row *r = &t->rows[i % t->n];
+		char date[16];
+		double t0;
+
+		sb_date(&r->birth, date, sizeof(date));
+		id.given_name = r->given_name != NULL ? r->given_name : "";
+		id.family_name = r->family_name != NULL ? r->family_name : "";
+		id.birth_date = date;
+		id.sex = r->sex == IDENT_SEX_M	 ? "M"
+			 : r->sex == IDENT_SEX_F ? "F"
+						 : "";
+		id.nationality = r->nationality != NULL ? r->nationality : "";
+		if (id.given_name[0] == '\0' && id.family_name[0] == '\0')
+			continue;
+		ps.identity = &id;
+		req.body_case = MAILLAGE__ENVELOPE__BODY_PERSON_SEARCH;
+		req.person_search = &ps;
+		t0 = sb_now_ms();
+		if (net_call(nc, &req,
+			     MAILLAGE__ENVELOPE__BODY_PERSON_SEARCH_RESULT,
+			     &resp, &err) != 0) {
+			if (err.kind != CERR_SERVER)
+				sb_die("search", err.message);
+			continue; /* e.g. nothing to match on */
+		}
+		fprintf(out, "%.3f %zu\n", sb_now_ms() - t0,
+			resp->env->person_search_result->n_candidates);
+		frame_msg_free(resp);
+	}
+	net_close(nc);
+	conf_free(conf);
+}
+
+/* The database alone: identity_candidates for the same keys, one client. */
+static double sb_db_only(const struct config *cfg, const ident_table *t,
+			 size_t nq, double *lat)
+{
+	PGconn *pg = sb_db(cfg);
+	struct match_query *q = malloc(sizeof(*q));
+	size_t i, n = 0;
+
+	if (q == NULL)
+		sb_die("error", "out of memory");
+	for (i = 0; i < nq; i++) {
+		ident_clear c;
+		const char *p[1];
+		char *keys;
+		PGresult *r;
+		double t0;
+
+		sb_clear(&t->rows[i % t->n], &c);
+		if (match_encode_clear(&c, q) != 0)
+			continue;
+		keys = match_keys_literal(q->qkeys, q->nqkeys);
+		p[0] = keys;
+		t0 = sb_now_ms();
+		r = PQexecParams(pg,
+				 "SELECT identity_id, person_id, rec FROM "
+				 "identity_candidates($1::bigint[], 0, 0, "
+				 "true, " MATCH_SCAN_MAX ")",
+				 1, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			sb_die("error", PQerrorMessage(pg));
+		lat[n++] = sb_now_ms() - t0;
+		PQclear(r);
+		free(keys);
+	}
+	free(q);
+	PQfinish(pg);
+	qsort(lat, n, sizeof(*lat), sb_cmp);
+	return (double)n;
+}
+
+static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
+		  int clients)
+{
+	struct config cfg;
+	struct vault v;
+	ident_table t = {0};
+	char err[512], path[64];
+	double *lat = calloc(nq + 1, sizeof(double)), *dblat;
+	size_t n = 0, found = 0, nd;
+	double t0, wall, ms;
+	int i, status;
+
+	if (lat == NULL || config_load(daemon_conf, &cfg, err, sizeof(err)))
+		sb_die("error", "config");
+	sb_keys(&cfg, &v);
+	if (ident_table_read("/tmp/searchbench-right.csv", &t, err,
+			     sizeof(err)) != 0)
+		sb_die("right file (run `load` first)", err);
+	t0 = sb_now_ms();
+	for (i = 0; i < clients; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			FILE *f;
+			snprintf(path, sizeof(path), "/tmp/searchbench-%d.lat",
+				 i);
+			f = fopen(path, "w");
+			if (f == NULL)
+				_exit(1);
+			sb_client(client_conf, &t, nq * (size_t)i / clients,
+				  nq * (size_t)(i + 1) / clients, f);
+			fclose(f);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < clients; i++)
+		if (wait(&status) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)
+			sb_die("error", "a client failed");
+	wall = sb_now_ms() - t0;
+	for (i = 0; i < clients; i++) {
+		FILE *f;
+		size_t c;
+		snprintf(path, sizeof(path), "/tmp/searchbench-%d.lat", i);
+		f = fopen(path, "r");
+		while (f != NULL && n < nq &&
+		       fscanf(f, "%lf %zu", &ms, &c) == 2) {
+			lat[n++] = ms;
+			found += c > 0;
+		}
+		if (f != NULL)
+			fclose(f);
+		unlink(path);
+	}
+	qsort(lat, n, sizeof(*lat), sb_cmp);
+	dblat = calloc(nq + 1, sizeof(double));
+	nd = dblat != NULL ? (size_t)sb_db_only(&cfg, &t, nq, dblat) : 0;
+	printf("RESULT search clients=%d queries=%zu found=%zu per_s=%.0f "
+	       "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f db_p50_ms=%.2f "
+	       "db_p99_ms=%.2f\n",
+	       clients, n, found, (double)n / (wall / 1e3), sb_q(lat, n, 0.5),
+	       sb_q(lat, n, 0.99), n ? lat[n - 1] : 0.0, sb_q(dblat, nd, 0.5),
+	       sb_q(dblat, nd, 0.99));
+	free(lat);
+	free(dblat);
+	ident_table_free(&t);
+	vault_clear(&v);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && strcmp(argv[1], "load") == 0)
+		return sb_load(argv[2], strtoul(argv[3], NULL, 10),
+			       argc > 4 ? strtoull(argv[4], NULL, 10) : 1);
+	if (argc >= 6 && strcmp(argv[1], "run") == 0)
+		return sb_run(argv[2], argv[3], strtoul(argv[4], NULL, 10),
+			      atoi(argv[5]));
+	fprintf(stderr,
+		"usage: maillage-searchbench load DAEMON.conf N "
+		"[SEED]\n"
+		"       maillage-searchbench run DAEMON.conf CLIENT.conf "
+		"QUERIES CLIENTS\n");
+	return 2;
+}

@@ -1,0 +1,572 @@
+/*
+ * test_person: recognising the same young person behind different
+ * identities, against the real daemon and PostgreSQL. A notice whose
+ * identity is another spelling of a known person's (transliterated names,
+ * birth day and month swapped) comes back with that person as a candidate
+ * and the weight of each field; a partner learns only of persons of its
+ * own cases; `maillage person search` ranks the known persons for
+ * coordinators; candidate pairs wait in the review queue; nothing of the
+ * names is stored in clear for matching.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "itest.h"
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static char family[64];	 /* a family name of this run, spelt one way */
+static char family2[64]; /* ... and another */
+static long long p1, p2, p3, case1;
+
+static const char *ids(long long v)
+{
+	static char buf[8][24];
+	static int next;
+
+	next = (next + 1) % 8;
+	snprintf(buf[next], sizeof(buf[next]), "%lld", v);
+	return buf[next];
+}
+
+static long long sql_int(const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	return itest_psql_int(sql);
+}
+
+/* `maillage --json ARGS` as `login`; *status its exit status. */
+static json_t *cli(const char *login, const char *const *args, int *status,
+		   char **err)
+{
+	const struct itest_env *e = itest_env();
+	const char *argv[48];
+	char conf[ITEST_PATH_MAX + 32];
+	struct itest_output out;
+	json_t *doc;
+	size_t n = 0, i;
+
+	snprintf(conf, sizeof(conf), "%s/client/%s.conf", e->workdir, login);
+	argv[n++] = e->client_bin;
+	argv[n++] = "--config";
+	argv[n++] = conf;
+	argv[n++] = "--json";
+	for (i = 0; args[i] != NULL && n < 47; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	*status = itest_run(argv, 60, &out);
+	doc = json_loads(out.out, 0, NULL);
+	if (err != NULL)
+		*err = strdup(out.err);
+	itest_output_free(&out);
+	return doc;
+}
+
+static json_t *cli_ok(const char *login, const char *const *args)
+{
+	int status;
+	char *err = NULL;
+	json_t *doc = cli(login, args, &status, &err);
+
+	if (status != 0 || doc == NULL)
+		fail_msg("maillage %s %s as %s: exit %d: %s", args[0], args[1],
+			 login, status, err);
+	free(err);
+	return doc;
+}
+
+static long long jint(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!json_is_integer(v))
+		fail_msg("no integer \"%s\"", k);
+	return (long long)json_integer_value(v);
+}
+
+/* The candidate for person `p` in a JSON array, or NULL. */
+static json_t *candidate(json_t *a, long long p)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(a, i, c)
+	{
+		if (jint(c, "person_id") == p)
+			return c;
+	}
+	return NULL;
+}
+
+static void test_variant_spelling_is_proposed(void **state)
+{
+	unsigned long long u = (unsigned long long)itest_unique_id();
+	json_t *s, *c;
+	const char *expl;
+	long long i;
+
+	(void)state;
+	/* family names made of this run's letters, spelt two ways */
+	snprintf(family, sizeof(family), "Benalikov");
+	snprintf(family2, sizeof(family2), "Benalikow");
+	for (i = 0; i < 6; i++) {
+		char l = (char)('a' + (u >> (4 * i)) % 26);
+		size_t n = strlen(family);
+		family[n] = l;
+		family[n + 1] = '\0';
+		family2[n] = l;
+		family2[n + 1] = '\0';
+	}
+	s = cli_ok("ase",
+		   ARGS("notice", "send", "--kind", "sighting", "--to", "pjj75",
+			"--given-name", "Mohamed", "--family-name", family,
+			"--birth-date", "2009-03-12", "--sex", "M",
+			"--nationality", "MA"));
+	p1 = jint(s, "person_id");
+	case1 = jint(s, "case_id");
+	assert_int_equal(json_array_size(json_object_get(s, "candidates")), 0);
+	json_decref(s);
+
+	/* another institution, another spelling, day and month swapped */
+	s = cli_ok("pjj",
+		   ARGS("notice", "send", "--kind", "sighting", "--to", "ase75",
+			"--given-name", "Muhammad", "--family-name", family2,
+			"--birth-date", "2009-12-03", "--sex", "M",
+			"--nationality", "MA"));
+	p2 = jint(s, "person_id");
+	assert_true(p2 != p1);
+	c = candidate(json_object_get(s, "candidates"), p1);
+	if (c == NULL)
+		fail_msg("person %lld not proposed: %s", p1, json_dumps(s, 0));
+	assert_int_equal(jint(c, "open_case_id"), case1);
+	expl = json_string_value(json_object_get(c, "explanation"));
+	assert_non_null(strstr(expl, "given name"));
+	assert_non_null(strstr(expl, "birth date"));
+	assert_non_null(strstr(expl, "day and month swapped"));
+	assert_null(strstr(expl, family));
+	json_decref(s);
+
+	/* seen elsewhere: the coordinators' stream has it, replayable */
+	assert_true(sql_int("SELECT count(*) FROM inst_event e JOIN account a "
+			    "ON a.institution_id = e.institution_id WHERE "
+			    "a.login = 'coord' AND e.what = 'seen_elsewhere' "
+			    "AND e.case_id = %lld AND e.notice_id IS NULL",
+			    case1) == 1);
+	{
+		const struct itest_env *e = itest_env();
+		char conf[ITEST_PATH_MAX + 32], state_file[ITEST_PATH_MAX + 32];
+		struct itest_output out;
+		char want[64];
+
+		snprintf(conf, sizeof(conf), "%s/client/coord.conf",
+			 e->workdir);
+		snprintf(state_file, sizeof(state_file), "%s/person.watch",
+			 e->workdir);
+		{
+			const char *argv[] = {e->client_bin,
+					      "--config",
+					      conf,
+					      "--json",
+					      "watch",
+					      "--reset",
+					      "--state-file",
+					      state_file,
+					      "--for",
+					      "5",
+					      NULL};
+			itest_run(argv, 30, &out);
+		}
+		snprintf(want, sizeof(want), "\"case_id\": %lld", case1);
+		assert_non_null(strstr(out.out, "seen_elsewhere"));
+		itest_output_free(&out);
+	}
+
+	/* waiting for a coordinator's review */
+	assert_int_equal(sql_int("SELECT count(*) FROM person_candidate WHERE "
+				 "person_id = %lld AND other_person_id = %lld "
+				 "AND state = 'open'",
+				 p2, p1),
+			 1);
+}
+
+/* A partner learns only of the persons of its own cases. */
+static void test_partner_sees_own_cases_only(void **state)
+{
+	json_t *s;
+
+	(void)state;
+	s = cli_ok("police",
+		   ARGS("notice", "send", "--kind", "sighting", "--to", "tpe75",
+			"--given-name", "Mohamed", "--family-name", family,
+			"--birth-date", "2009-03-12", "--sex", "M"));
+	p3 = jint(s, "person_id");
+	assert_int_equal(json_array_size(json_object_get(s, "candidates")), 0);
+	json_decref(s);
+	/* the coordinators' queue has the pairs all the same */
+	assert_int_equal(sql_int("SELECT count(*) FROM person_candidate WHERE "
+				 "person_id = %lld AND other_person_id IN "
+				 "(%lld, %lld)",
+				 p3, p1, p2),
+			 2);
+	s = cli_ok("police", ARGS("person", "search", "--given-name", "Mohamed",
+				  "--family-name", family));
+	assert_non_null(candidate(json_object_get(s, "candidates"), p3));
+	assert_null(candidate(json_object_get(s, "candidates"), p1));
+	assert_null(candidate(json_object_get(s, "candidates"), p2));
+	json_decref(s);
+}
+
+static void test_coordinator_search(void **state)
+{
+	json_t *s, *a;
+
+	(void)state;
+	s = cli_ok("coord",
+		   ARGS("person", "search", "--given-name", "Mohamed",
+			"--family-name", family, "--birth-date", "2009-03-12"));
+	a = json_object_get(s, "candidates");
+	assert_non_null(candidate(a, p1));
+	assert_non_null(candidate(a, p2));
+	assert_non_null(candidate(a, p3));
+	/* the exact spelling and date first */
+	assert_true(jint(json_array_get(a, 0), "person_id") == p1 ||
+		    jint(json_array_get(a, 0), "person_id") == p3);
+	assert_true(json_is_true(
+		json_object_get(json_array_get(a, 0), "confident")));
+	json_decref(s);
+	/* --limit */
+	s = cli_ok("coord", ARGS("person", "search", "--given-name", "Mohamed",
+				 "--family-name", family, "--limit", "1"));
+	assert_int_equal(json_array_size(json_object_get(s, "candidates")), 1);
+	json_decref(s);
+	/* someone else entirely */
+	s = cli_ok("coord",
+		   ARGS("person", "search", "--given-name", "Ileana",
+			"--family-name", "Zzyxwq", "--birth-date", "1990"));
+	assert_null(candidate(json_object_get(s, "candidates"), p1));
+	json_decref(s);
+}
+
+static void test_refusals(void **state)
+{
+	int status;
+	char *err = NULL;
+	json_t *doc;
+
+	(void)state;
+	doc = cli("auditor",
+		  ARGS("person", "search", "--given-name", "Mohamed"), &status,
+		  &err);
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "FORBIDDEN"));
+	json_decref(doc);
+	free(err);
+	doc = cli("coord",
+		  ARGS("person", "search", "--given-name", "Mohamed",
+		       "--birth-date", "2009-13-45"),
+		  &status, &err);
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "birth_date"));
+	json_decref(doc);
+	free(err);
+	/* each search audited, without identity details */
+	assert_true(sql_int("SELECT count(*) FROM audit_event WHERE action = "
+			    "'person.search' AND outcome = 'refused'") >= 2);
+}
+
+/* No name in clear for matching: sealed encodings and keyed keys. */
+static void test_nothing_in_clear(void **state)
+{
+	char out[256];
+
+	(void)state;
+	assert_true(sql_int("SELECT count(*) FROM identity_encoding ie JOIN "
+			    "identity_assertion ia ON ia.id = ie.identity_id "
+			    "WHERE ia.person_id = %lld",
+			    p1) == 1);
+	assert_true(sql_int("SELECT count(*) FROM identity_block b JOIN "
+			    "identity_encoding ie ON ie.identity_id = "
+			    "b.identity_id WHERE ie.person_id = %lld",
+			    p1) >= 4);
+	snprintf(out, sizeof(out),
+		 "SELECT count(*) FROM identity_encoding WHERE "
+		 "position(convert_to('%s', 'UTF8') IN rec) > 0 OR "
+		 "position(convert_to('Mohamed', 'UTF8') IN rec) > 0",
+		 family);
+	assert_int_equal(itest_psql_int(out), 0);
+}
+
+/* Everything a link may move, as one string: equal before and after. */
+static void fingerprint(long long a, long long b, char *out, size_t len)
+{
+	char sql[2048];
+
+	snprintf(sql, sizeof(sql),
+		 "WITH c AS (SELECT id FROM case_file WHERE person_id IN "
+		 "(%lld, %lld)) SELECT concat("
+		 "(SELECT string_agg(id || ':' || case_id || ':' || person_id, "
+		 "',' ORDER BY id) FROM notice WHERE case_id IN (SELECT id "
+		 "FROM c)), '|',"
+		 "(SELECT string_agg(id || ':' || case_id, ',' ORDER BY id) "
+		 "FROM case_event WHERE case_id IN (SELECT id FROM c)), '|',"
+		 "(SELECT string_agg(case_id || ':' || institution_id, ',' "
+		 "ORDER BY case_id, institution_id) FROM case_party WHERE "
+		 "case_id IN (SELECT id FROM c)), '|',"
+		 "(SELECT string_agg(id || ':' || person_id, ',' ORDER BY id) "
+		 "FROM identity_assertion WHERE person_id IN (%lld, %lld)), "
+		 "'|', (SELECT string_agg(id || ':' || person_id || ':' || "
+		 "status, ',' ORDER BY id) FROM case_file WHERE id IN (SELECT "
+		 "id FROM c)))",
+		 a, b, a, b);
+	assert_int_equal(itest_psql(sql, out, len), 0);
+	assert_true(strlen(out) > 20);
+}
+
+static long long send_about(const char *login, const char *to,
+			    const char *given, long long *case_id)
+{
+	json_t *s = cli_ok(login,
+			   ARGS("notice", "send", "--kind", "sighting", "--to",
+				to, "--given-name", given, "--family-name",
+				family, "--birth-date", "2011-05-06"));
+	long long p = jint(s, "person_id");
+
+	*case_id = jint(s, "case_id");
+	json_decref(s);
+	return p;
+}
+
+static void test_link_unlink_exactly(void **state)
+{
+	long long a, b, ca, cb, link;
+	char before[8192], after[8192];
+	json_t *l, *v;
+	int status;
+	char *err = NULL;
+
+	(void)state;
+	a = send_about("ase", "pjj75", "Amira", &ca);
+	b = send_about("police", "tpe75", "Ameera", &cb);
+	assert_true(ca != cb);
+	fingerprint(a, b, before, sizeof(before));
+
+	/* partners may not decide */
+	json_decref(cli("ase",
+			ARGS("person", "link", ids(a), ids(b), "--reason", "x"),
+			&status, &err));
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "FORBIDDEN"));
+	free(err);
+
+	l = cli_ok("coord", ARGS("person", "link", ids(a), ids(b), "--reason",
+				 "Meme photo, meme ecole"));
+	link = jint(l, "link_id");
+	assert_int_equal(jint(l, "open_case_id"), ca);
+	assert_true(jint(l, "moved") >= 3);
+	json_decref(l);
+	/* one person, one open case holding both timelines and parties */
+	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE case_id = "
+				 "%lld",
+				 ca),
+			 2);
+	assert_int_equal(sql_int("SELECT count(*) FROM case_party WHERE "
+				 "case_id = %lld AND institution_id IN "
+				 "(SELECT id FROM institution WHERE code IN "
+				 "('police75', 'tpe75'))",
+				 ca),
+			 2);
+	assert_int_equal(sql_int("SELECT count(*) FROM case_file WHERE id = "
+				 "%lld AND status = 'closed'",
+				 cb),
+			 1);
+	v = cli_ok("coord", ARGS("case", "show", ids(ca)));
+	assert_int_equal(json_array_size(json_object_get(v, "identities")), 2);
+	json_decref(v);
+	/* one person, both names, who said which */
+	v = cli_ok("coord", ARGS("person", "show", ids(a)));
+	assert_int_equal(json_array_size(json_object_get(v, "identities")), 2);
+	{
+		char *dump = json_dumps(v, 0);
+		assert_non_null(strstr(dump, "Amira"));
+		assert_non_null(strstr(dump, "Ameera"));
+		assert_non_null(strstr(dump, "police75"));
+		free(dump);
+	}
+	assert_int_equal(json_array_size(json_object_get(v, "cases")), 2);
+	json_decref(v);
+	v = cli_ok("coord", ARGS("person", "show", ids(b)));
+	assert_int_equal(jint(v, "merged_into"), a);
+	assert_int_equal(json_array_size(json_object_get(v, "identities")), 0);
+	json_decref(v);
+	/* the police, party of the merged case, follows it */
+	v = cli_ok("police", ARGS("case", "show", ids(ca)));
+	json_decref(v);
+	/* linked persons cannot be linked again */
+	json_decref(
+		cli("coord",
+		    ARGS("person", "link", ids(b), ids(a), "--reason", "again"),
+		    &status, &err));
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "CONFLICT"));
+	free(err);
+
+	l = cli_ok("coord", ARGS("person", "unlink", ids(link), "--reason",
+				 "Deux freres"));
+	assert_int_equal(jint(l, "person_id"), a);
+	assert_int_equal(jint(l, "other_person_id"), b);
+	json_decref(l);
+	fingerprint(a, b, after, sizeof(after));
+	assert_string_equal(before, after);
+	/* apart again: ase is no party of b's case, b is unknown to it */
+	json_decref(cli("ase", ARGS("person", "show", ids(b)), &status, &err));
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "NOT_FOUND"));
+	free(err);
+	v = cli_ok("ase", ARGS("person", "show", ids(a)));
+	assert_int_equal(json_array_size(json_object_get(v, "identities")), 1);
+	json_decref(v);
+	assert_int_equal(sql_int("SELECT count(*) FROM person WHERE id = %lld "
+				 "AND merged_into IS NULL",
+				 b),
+			 1);
+	json_decref(
+		cli("coord",
+		    ARGS("person", "unlink", ids(link), "--reason", "again"),
+		    &status, &err));
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "CONFLICT"));
+	free(err);
+	/* audited with who and which persons; the reasons sealed */
+	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE "
+				 "action IN ('person.link', 'person.unlink') "
+				 "AND outcome = 'ok' AND person_id = %lld",
+				 a),
+			 2);
+	assert_int_equal(sql_int("SELECT count(*) FROM person_link WHERE id = "
+				 "%lld AND reason_enc IS NOT NULL AND "
+				 "unlink_reason_enc IS NOT NULL AND "
+				 "position(convert_to('photo', 'UTF8') IN "
+				 "reason_enc) = 0",
+				 link),
+			 1);
+}
+
+/* Links are undone last first; a merged person takes no new notice. */
+static void test_chained_links(void **state)
+{
+	long long a, b, c3, ca, cb, cc, l1, l3;
+	char before[8192], after[8192];
+	json_t *l;
+	int status;
+	char *err = NULL;
+
+	(void)state;
+	a = send_about("ase", "pjj75", "Chaina", &ca);
+	b = send_about("police", "tpe75", "Chainb", &cb);
+	c3 = send_about("pjj", "hlr", "Chainc", &cc);
+	fingerprint(a, b, before, sizeof(before));
+	l = cli_ok("coord",
+		   ARGS("person", "link", ids(a), ids(b), "--reason", "un"));
+	l1 = jint(l, "link_id");
+	json_decref(l);
+	l = cli_ok("coord",
+		   ARGS("person", "link", ids(c3), ids(a), "--reason", "deux"));
+	l3 = jint(l, "link_id");
+	json_decref(l);
+	/* b and a are now c3's: a notice about a is refused */
+	json_decref(cli("ase",
+			ARGS("notice", "send", "--kind", "followup", "--to",
+			     "pjj75", "--person", ids(a)),
+			&status, &err));
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "person_id"));
+	free(err);
+	/* the first link cannot be undone before the second */
+	json_decref(cli("coord",
+			ARGS("person", "unlink", ids(l1), "--reason", "x"),
+			&status, &err));
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "CONFLICT"));
+	free(err);
+	json_decref(cli_ok("coord", ARGS("person", "unlink", ids(l3),
+					 "--reason", "trois")));
+	json_decref(cli_ok("coord", ARGS("person", "unlink", ids(l1),
+					 "--reason", "quatre")));
+	fingerprint(a, b, after, sizeof(after));
+	assert_string_equal(before, after);
+	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE case_id = "
+				 "%lld",
+				 cc),
+			 1);
+}
+
+static void test_review_queue(void **state)
+{
+	json_t *q;
+	int status;
+	char *err = NULL;
+
+	(void)state;
+	q = cli_ok("coord", ARGS("person", "candidates", "--limit", "1000"));
+	{
+		size_t i;
+		json_t *p;
+		int found = 0;
+
+		json_array_foreach(json_object_get(q, "pairs"), i, p)
+		{
+			found |= jint(p, "person_id") == p3 &&
+				 jint(p, "other_person_id") == p1;
+		}
+		assert_true(found);
+	}
+	json_decref(q);
+	q = cli_ok("coord", ARGS("person", "dismiss", ids(p1), ids(p3),
+				 "--reason", "Pas le meme age"));
+	json_decref(q);
+	assert_int_equal(sql_int("SELECT count(*) FROM person_candidate WHERE "
+				 "person_id = %lld AND other_person_id = %lld "
+				 "AND state = 'dismissed'",
+				 p3, p1),
+			 1);
+	json_decref(cli("coord",
+			ARGS("person", "dismiss", ids(p1), ids(p3), "--reason",
+			     "again"),
+			&status, &err));
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "NOT_FOUND"));
+	free(err);
+	json_decref(cli("ase", ARGS("person", "candidates"), &status, &err));
+	assert_int_equal(status, 1);
+	assert_non_null(strstr(err, "FORBIDDEN"));
+	free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_variant_spelling_is_proposed),
+		cmocka_unit_test(test_partner_sees_own_cases_only),
+		cmocka_unit_test(test_coordinator_search),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_nothing_in_clear),
+		cmocka_unit_test(test_link_unlink_exactly),
+		cmocka_unit_test(test_chained_links),
+		cmocka_unit_test(test_review_queue),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

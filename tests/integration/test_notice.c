@@ -2825,8 +2825,8 @@ static void test_bad_send_text(void **state)
 			 0);
 	{
 		json_t *v = case_show("ase", s.case_id);
-		json_t *n = find_id(jarr(v, "notices"), "notice_id",
-				    s.notice_id);
+		json_t *n =
+			find_id(jarr(v, "notices"), "notice_id", s.notice_id);
 		assert_non_null(n);
 		assert_int_equal(
 			strlen(json_string_value(json_object_get(n, "text"))),

@@ -58,7 +58,6 @@
 #define ADMIN_CODE_MAX 32
 #define ADMIN_LIST_DEFAULT 100
 #define ADMIN_MSG_MAX 192
-#define ADMIN_FRAME_SLACK 64
 #define ADMIN_SWEEP_DELAY_MS 1000 /* after a notification */
 #define ADMIN_SWEEP_SOON_MS 100	  /* after a subscription */
 #define ADMIN_SWEEP_RETRIES 5	  /* while connections authenticate */
@@ -542,15 +541,6 @@ static struct req *admin_begin(struct conn *c, const Maillage__Envelope *env,
 	return r;
 }
 
-/* Room left for a list in a reply, after `used` bytes of items. */
-static int admin_fits(const struct conn *c, size_t used, size_t item)
-{
-	size_t max = c->srv->cfg.max_frame;
-
-	return max > ADMIN_FRAME_SLACK &&
-	       used + item + 6 <= max - ADMIN_FRAME_SLACK;
-}
-
 /* The limit of a list request: 0 with *out, or -1 with `b` filled. */
 static int admin_limit(const struct conn *c, uint32_t limit, uint32_t *out,
 		       struct admin_bad *b)
@@ -727,7 +717,7 @@ static void admin_inst_list_done(void *arg, const struct db_reply *reply)
 	for (i = 0; i < n && (uint32_t)i < limit; i++) {
 		admin_inst_read(res, i, &items[i]);
 		size = maillage__admin_institution__get_packed_size(&items[i]);
-		if (!admin_fits(c, used, size))
+		if (!req_fits(c, used, size))
 			break;
 		used += size + 6;
 		ptrs[lr.n_institutions++] = &items[i];
@@ -974,7 +964,7 @@ static void admin_acc_list_done(void *arg, const struct db_reply *reply)
 	for (i = 0; i < n && (uint32_t)i < limit; i++) {
 		admin_acc_read(res, i, &items[i]);
 		size = maillage__admin_account__get_packed_size(&items[i]);
-		if (!admin_fits(c, used, size))
+		if (!req_fits(c, used, size))
 			break;
 		used += size + 6;
 		ptrs[lr.n_accounts++] = &items[i];

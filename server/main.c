@@ -45,7 +45,8 @@ static void main_usage(FILE *f)
 		"  run          serve (the default)\n"
 		"  migrate      apply pending SQL migrations and exit\n"
 		"               (--dry-run lists them without applying)\n"
-		"  check        validate the configuration and TLS material\n"
+		"  check        validate the configuration, TLS material and\n"
+		"               keys\n"
 		"  audit-keygen FILE\n"
 		"               write a new Ed25519 audit signing key to FILE\n"
 		"               (mode 600) and its public key to FILE.pub\n"
@@ -376,6 +377,12 @@ static int main_check(struct server *srv)
 		return 1;
 	}
 	vault_clear(&srv->vault);
+	if (match_init(&srv->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "maillaged: [identity] matching_key: %s\n",
+			err);
+		return 1;
+	}
+	match_free();
 	if (seal_check_config(&srv->cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "maillaged: [audit] signing_key: %s\n", err);
 		return 1;

@@ -36,7 +36,6 @@
 #define NOTICE_INDICATOR_ROWS_MAX 2000
 #define NOTICE_CATEGORY_MAX 40
 #define NOTICE_MSG_MAX 192
-#define NOTICE_FRAME_SLACK 64 /* envelope bytes around a list */
 
 #define NOTICE_ACT_SEND "notice.send"
 #define NOTICE_ACT_INBOX "inbox"
@@ -142,15 +141,6 @@ static char *notice_literal(char *const *vals, size_t n)
 		out = NULL;
 	}
 	return out;
-}
-
-/* Room left for a list in a reply, after `used` bytes of items. */
-static int notice_fits(const struct conn *c, size_t used, size_t item)
-{
-	size_t max = c->srv->cfg.max_frame;
-
-	return max > NOTICE_FRAME_SLACK &&
-	       used + item + 6 <= max - NOTICE_FRAME_SLACK;
 }
 
 /* ---- notice send: checks ---------------------------------------------- */
@@ -1406,7 +1396,7 @@ static void notice_inbox_done(void *arg, const struct db_reply *reply)
 		it->person_label =
 			labels[i] != NULL ? labels[i] : req_str(res, i, 10);
 		size = maillage__notice_summary__get_packed_size(it);
-		if (!notice_fits(c, used, size)) {
+		if (!req_fits(c, used, size)) {
 			log_warnx("conn %" PRIu64 " request %" PRIu64
 				  ": inbox cut at %d of %d notices to fit a "
 				  "frame",
@@ -1793,7 +1783,7 @@ static void notice_indicators_done(void *arg, const struct db_reply *reply)
 		it->label_en = req_str(res, i, 3);
 		it->strength = req_str(res, i, 4);
 		size = maillage__indicator__get_packed_size(it);
-		if (!notice_fits(c, used, size)) {
+		if (!req_fits(c, used, size)) {
 			log_warnx("conn %" PRIu64 " request %" PRIu64
 				  ": indicators cut at %d of %d to fit a frame",
 				  c->id, r->request_id, i, n);

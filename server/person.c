@@ -598,6 +598,7 @@ static void person_candidates_done(void *arg, const struct db_reply *reply)
 	Maillage__Envelope env = MAILLAGE__ENVELOPE__INIT;
 	Maillage__CandidatePair *items = NULL, **ptrs = NULL;
 	const PGresult *res;
+	size_t used = 0;
 	int i, n;
 
 	if (c == NULL)
@@ -615,6 +616,8 @@ static void person_candidates_done(void *arg, const struct db_reply *reply)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
+		size_t size;
+
 		maillage__candidate_pair__init(&items[i]);
 		items[i].person_id = req_int(res, i, 0);
 		items[i].other_person_id = req_int(res, i, 1);
@@ -623,9 +626,17 @@ static void person_candidates_done(void *arg, const struct db_reply *reply)
 		items[i].found_at = req_str(res, i, 4);
 		items[i].person_case_id = req_int(res, i, 5);
 		items[i].other_case_id = req_int(res, i, 6);
-		ptrs[i] = &items[i];
+		size = maillage__candidate_pair__get_packed_size(&items[i]);
+		if (!req_fits(c, used, size)) {
+			log_warnx("conn %" PRIu64 " request %" PRIu64
+				  ": candidate pairs cut at %d of %d to fit a "
+				  "frame",
+				  c->id, r->request_id, i, n);
+			break;
+		}
+		used += size;
+		ptrs[pl.n_pairs++] = &items[i];
 	}
-	pl.n_pairs = (size_t)n;
 	pl.pairs = ptrs;
 	env.body_case = MAILLAGE__ENVELOPE__BODY_PERSON_CANDIDATE_LIST;
 	env.person_candidate_list = &pl;
@@ -827,6 +838,12 @@ static void person_show_done(void *arg, const struct db_reply *reply)
 		goto out;
 	}
 	person_show_cases(&st->s, reply->results[1], v, &pv);
+	/* a small frame limit: the oldest identities give way */
+	while (pv.n_identities > 0 &&
+	       !req_fits(c, 0, maillage__person_view__get_packed_size(&pv))) {
+		pv.identities++;
+		pv.n_identities--;
+	}
 	env.body_case = MAILLAGE__ENVELOPE__BODY_PERSON_VIEW;
 	env.person_view = &pv;
 	req_reply(c, r, &env);

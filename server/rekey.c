@@ -14,6 +14,7 @@
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,47 +112,64 @@ static const char *rekey_legacy(const struct rekey_col *c)
 	return c->legacy != NULL ? c->legacy : "NULL::text";
 }
 
-static void rekey_select_sql(const struct rekey_target *t, char *sql,
-			     size_t len)
-{
-	size_t used;
-	int i, n = rekey_ncols(t);
+/*
+ * Append to the statement being built; once it would not fit, *used stays
+ * at `len` and the statement is refused by its builder.
+ */
+static void rekey_cat(char *sql, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-	used = (size_t)snprintf(sql, len, "SELECT %s", t->key);
-	for (i = 0; i < n; i++)
-		used += (size_t)snprintf(
-			sql + used, len - used, ", %s, coalesce(%s, '')",
-			t->cols[i].enc, rekey_legacy(&t->cols[i]));
-	used += (size_t)snprintf(sql + used, len - used, " FROM %s WHERE",
-				 t->table);
-	for (i = 0; i < n; i++)
-		used += (size_t)snprintf(sql + used, len - used,
-					 "%s vault_key_id(%s) <> $1::integer"
-					 " OR coalesce(%s, '') <> ''",
-					 i > 0 ? " OR" : "", t->cols[i].enc,
-					 rekey_legacy(&t->cols[i]));
-	/* NO KEY: new rows may still reference these meanwhile */
-	snprintf(sql + used, len - used,
-		 " ORDER BY %s LIMIT $2::integer FOR NO KEY UPDATE", t->key);
+static void rekey_cat(char *sql, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*used >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(sql + *used, len - *used, fmt, ap);
+	va_end(ap);
+	*used = n < 0 || (size_t)n >= len - *used ? len : *used + (size_t)n;
 }
 
-static void rekey_update_sql(const struct rekey_target *t, char *sql,
-			     size_t len)
+/* The batch's SELECT: key, then per column the sealed and clear values. */
+static int rekey_select_sql(const struct rekey_target *t, char *sql, size_t len)
 {
-	size_t used;
+	size_t used = 0;
 	int i, n = rekey_ncols(t);
 
-	used = (size_t)snprintf(sql, len, "UPDATE %s SET", t->table);
+	rekey_cat(sql, len, &used, "SELECT %s", t->key);
+	for (i = 0; i < n; i++)
+		rekey_cat(sql, len, &used, ", %s, coalesce(%s, '')",
+			  t->cols[i].enc, rekey_legacy(&t->cols[i]));
+	rekey_cat(sql, len, &used, " FROM %s WHERE", t->table);
+	for (i = 0; i < n; i++)
+		rekey_cat(sql, len, &used,
+			  "%s vault_key_id(%s) <> $1::integer"
+			  " OR coalesce(%s, '') <> ''",
+			  i > 0 ? " OR" : "", t->cols[i].enc,
+			  rekey_legacy(&t->cols[i]));
+	/* NO KEY: new rows may still reference these meanwhile */
+	rekey_cat(sql, len, &used,
+		  " ORDER BY %s LIMIT $2::integer FOR NO KEY UPDATE", t->key);
+	return used < len ? 0 : -1;
+}
+
+static int rekey_update_sql(const struct rekey_target *t, char *sql, size_t len)
+{
+	size_t used = 0;
+	int i, n = rekey_ncols(t);
+
+	rekey_cat(sql, len, &used, "UPDATE %s SET", t->table);
 	for (i = 0; i < n; i++) {
-		used += (size_t)snprintf(sql + used, len - used,
-					 "%s %s = $%d::bytea", i > 0 ? "," : "",
-					 t->cols[i].enc, i + 2);
+		rekey_cat(sql, len, &used, "%s %s = $%d::bytea",
+			  i > 0 ? "," : "", t->cols[i].enc, i + 2);
 		if (t->cols[i].legacy != NULL)
-			used += (size_t)snprintf(sql + used, len - used,
-						 ", %s = %s", t->cols[i].legacy,
-						 t->cols[i].empty);
+			rekey_cat(sql, len, &used, ", %s = %s",
+				  t->cols[i].legacy, t->cols[i].empty);
 	}
-	snprintf(sql + used, len - used, " WHERE %s", t->match);
+	rekey_cat(sql, len, &used, " WHERE %s", t->match);
+	return used < len ? 0 : -1;
 }
 
 /* Open a value (sealed, or clear from before) of column `c`. */
@@ -242,8 +260,14 @@ static int rekey_batch(PGconn *pg, const struct vault *v,
 	PGresult *res;
 	int i, n;
 
-	rekey_select_sql(t, select, sizeof(select));
-	rekey_update_sql(t, update, sizeof(update));
+	if (rekey_select_sql(t, select, sizeof(select)) != 0 ||
+	    rekey_update_sql(t, update, sizeof(update)) != 0) {
+		fprintf(stderr,
+			"maillaged: rotate-key: statement for %s too "
+			"long\n",
+			t->table);
+		return -1;
+	}
 	snprintf(active, sizeof(active), "%" PRIu32, v->active);
 	params[0] = active;
 	params[1] = batch;

@@ -247,6 +247,18 @@ char *req_str(const PGresult *res, int row, int col)
 	return PQgetvalue(res, row, col);
 }
 
+/* Envelope bytes around a list; each item costs a tag and a length. */
+#define REQ_FRAME_SLACK 64
+#define REQ_ITEM_OVERHEAD 6
+
+int req_fits(const struct conn *c, size_t used, size_t item)
+{
+	size_t max = c->srv->cfg.max_frame;
+
+	return max > REQ_FRAME_SLACK &&
+	       used + item + REQ_ITEM_OVERHEAD <= max - REQ_FRAME_SLACK;
+}
+
 const char *req_fmt_int(char buf[24], int64_t v)
 {
 	snprintf(buf, 24, "%" PRId64, v);

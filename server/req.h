@@ -102,6 +102,13 @@ int64_t req_int(const PGresult *res, int row, int col);
 int req_bool(const PGresult *res, int row, int col); /* 't' -> 1 */
 /* The value as a char * for a protobuf field (points into `res`). */
 char *req_str(const PGresult *res, int row, int col);
+/*
+ * Whether one more list item of `item` packed bytes, after `used` bytes of
+ * items, still fits in a reply frame of the connection (with room for the
+ * envelope around the list).
+ */
+int req_fits(const struct conn *c, size_t used, size_t item);
+
 /* Format an int64 for a statement parameter. */
 const char *req_fmt_int(char buf[24], int64_t v);
 

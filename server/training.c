@@ -39,7 +39,6 @@
 #define TR_DURATION_MAX 1440	/* minutes: one day */
 #define TR_FIRST_DATE "2000-01-01"
 #define TR_LIST_DEFAULT 100
-#define TR_FRAME_SLACK 64
 
 #define TR_ACT_NETWORK_LIST "network.list"
 #define TR_ACT_NETWORK_SHOW "network.show"
@@ -189,14 +188,6 @@ static void tr_internal(struct conn *c, const struct req *r, const char *what)
 	req_refuse(c, r, EC_INTERNAL, NULL, "internal error");
 }
 
-/* Room left for a list in a reply, after `used` bytes of items. */
-static int tr_fits(const struct conn *c, size_t used, size_t item)
-{
-	size_t max = c->srv->cfg.max_frame;
-
-	return max > TR_FRAME_SLACK && used + item + 6 <= max - TR_FRAME_SLACK;
-}
-
 /*
  * The latest date a session may have been held on: tomorrow in UTC, so
  * that "today" is accepted in every time zone of the network.
@@ -319,7 +310,7 @@ static void tr_network_list_done(void *arg, const struct db_reply *reply)
 	for (i = 0; i < n; i++) {
 		tr_entry(res, i, &items[i]);
 		size = maillage__network_entry__get_packed_size(&items[i]);
-		if (!tr_fits(c, used, size)) {
+		if (!req_fits(c, used, size)) {
 			log_warnx("conn %" PRIu64 " request %" PRIu64
 				  ": directory cut at %d of %d to fit a frame",
 				  c->id, r->request_id, i, n);
@@ -1242,7 +1233,7 @@ static void tr_list_done(void *arg, const struct db_reply *reply)
 			     &it->n_modules) != 0)
 			goto oom;
 		size = maillage__training_summary__get_packed_size(it);
-		if (!tr_fits(c, used, size)) {
+		if (!req_fits(c, used, size)) {
 			log_warnx("conn %" PRIu64 " request %" PRIu64
 				  ": session list cut at %d of %d to fit a "
 				  "frame",

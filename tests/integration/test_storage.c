@@ -283,7 +283,6 @@ static void test_moved_value(void **state)
 	ca = jint(a, "case_id");
 	json_decref(a);
 	json_decref(b);
-	assert_int_equal(itest_psql("SELECT 1", saved, sizeof(saved)), 0);
 	{
 		char sql[256];
 		snprintf(sql, sizeof(sql),

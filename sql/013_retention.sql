@@ -1,11 +1,13 @@
--- 011_retention: purge of closed cases past their retention period
+-- 013_retention: purge of closed cases past their retention period
 -- (`maillaged purge`, server/purge.c). A case closed as "not a victim" is
 -- kept p_not_victim after its closure, any other closed case p_closed. The
 -- purge removes the case with everything it holds: its notices (texts,
 -- indicators, recipients and acknowledgements, deadlines), the identities
 -- asserted with them, its timeline, parties and event-stream entries, and
--- the person when nothing else refers to it. The audit trail, which holds
--- no content, stays: it is append-only.
+-- the person when nothing else refers to it (its matching encodings and
+-- candidate pairs go with it: sql/012). A case that an active person link
+-- closed into another is kept until the link is undone. The audit trail,
+-- which holds no content, stays: it is append-only.
 
 -- The cases due, oldest closure first, with what a purge would remove.
 CREATE FUNCTION purge_due(p_closed interval, p_not_victim interval,
@@ -26,6 +28,8 @@ CREATE FUNCTION purge_due(p_closed interval, p_not_victim interval,
       AND cf.closed_at < now() - CASE WHEN cf.protection_status =
                                             'not_a_victim'
                                        THEN p_not_victim ELSE p_closed END
+      AND NOT EXISTS (SELECT 1 FROM person_link l
+                      WHERE l.unlinked_at IS NULL AND l.merged_case = cf.id)
     ORDER BY cf.closed_at, cf.id
     LIMIT p_limit;
 $$;
@@ -49,6 +53,10 @@ BEGIN
         v_keep := p_not_victim;
     END IF;
     IF v_cf.closed_at >= now() - v_keep THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT 1 FROM person_link l
+               WHERE l.unlinked_at IS NULL AND l.merged_case = p_case_id) THEN
         RETURN false;
     END IF;
     SELECT coalesce(array_agg(n.id), '{}') INTO v_notices

@@ -358,6 +358,7 @@ static void test_rotate_key(void **state)
 	char keys[ITEST_PATH_MAX + 32];
 	struct itest_output out;
 	json_t *s, *view;
+	char *dump;
 	long long legacy_notice, legacy_case, fresh;
 	int i;
 
@@ -406,8 +407,11 @@ static void test_rotate_key(void **state)
 
 	/* everything still reads */
 	view = cli_json("coord", ARGS("case", "show", ids(sealed_case)));
-	assert_non_null(strstr(json_dumps(view, 0), secrets[2]));
-	assert_non_null(strstr(json_dumps(view, 0), secrets[7]));
+	dump = json_dumps(view, 0);
+	assert_non_null(dump);
+	assert_non_null(strstr(dump, secrets[2]));
+	assert_non_null(strstr(dump, secrets[7]));
+	free(dump);
 	json_decref(view);
 	assert_int_equal(
 		itest_cli(&out, "ase", "case", "show", ids(legacy_case), NULL),

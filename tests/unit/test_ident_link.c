@@ -192,7 +192,7 @@ static void enc_rec(ident_enc *e, const char *given, const char *family,
 	c.family_name = family;
 	assert_int_equal(ident_date_parse(birth, &c.birth), 0);
 	c.sex = sex;
-	if (nat)
+	if (nat && strlen(nat) == 2)
 		memcpy(c.nat, nat, 2);
 	assert_int_equal(ident_encode(e, &c, r), 0);
 }

@@ -467,6 +467,8 @@ static json_t *view_json_event(const Maillage__CaseEvent *e)
 	f |= vj_obj(o, "indicators",
 		    view_json_strings(e->indicators, e->n_indicators));
 	f |= vj_int(o, "notice_id", e->notice_id);
+	f |= vj_int(o, "other_case_id", e->other_case_id);
+	f |= vj_int(o, "link_id", e->link_id);
 	return vj_done(o, f);
 }
 
@@ -791,6 +793,29 @@ static void view_notice(const Maillage__NoticeView *n)
 	view_recipients(n);
 }
 
+/* A merge of two persons' cases, or its undoing (sql/015). */
+static void view_merge_event(const Maillage__CaseEvent *e, const char *by)
+{
+	int merged = strcmp(e->what, "merged") == 0;
+
+	if (e->other_case_id > 0 && merged)
+		printf(_("case %" PRId64 " merged into this case (person link "
+			 "%" PRId64 ") by %s\n"),
+		       e->other_case_id, e->link_id, by);
+	else if (merged)
+		printf(_("another case merged into this case (person link "
+			 "%" PRId64 ") by %s\n"),
+		       e->link_id, by);
+	else if (e->other_case_id > 0)
+		printf(_("separated from case %" PRId64 " (person link "
+			 "%" PRId64 " undone) by %s\n"),
+		       e->other_case_id, e->link_id, by);
+	else
+		printf(_("separated from another case (person link %" PRId64
+			 " undone) by %s\n"),
+		       e->link_id, by);
+}
+
 static void view_event(const Maillage__CaseEvent *e)
 {
 	char at[VIEW_SHORT], by[2 * VIEW_SHORT + 4], inst[VIEW_SHORT];
@@ -818,6 +843,9 @@ static void view_event(const Maillage__CaseEvent *e)
 		printf(_("case reopened by %s\n"), by);
 	else if (strcmp(e->what, "status") == 0)
 		printf(_("protection status set to %s by %s\n"), st, by);
+	else if (strcmp(e->what, "merged") == 0 ||
+		 strcmp(e->what, "unmerged") == 0)
+		view_merge_event(e, by);
 	else if (e->notice_id > 0)
 		printf(_("%s (notice %" PRId64 ") by %s\n"), what, e->notice_id,
 		       by);

@@ -615,7 +615,10 @@ static const char cf_show_events_sql[] =
 	" ce.what, coalesce(bi.code, ''), coalesce(ba.login, ''),"
 	" coalesce(ii.code, ''), coalesce(ce.status, ''),"
 	" coalesce(ce.note, ''), array_to_string(ce.indicators, ','),"
-	" coalesce(ce.notice_id, 0), ce.note_enc, ce.id"
+	" coalesce(ce.notice_id, 0), ce.note_enc, ce.id,"
+	" coalesce(ce.other_case_id, 0), coalesce(ce.link_id, 0),"
+	" EXISTS (SELECT 1 FROM case_party op WHERE op.case_id ="
+	" ce.other_case_id AND op.institution_id = $2::bigint)"
 	" FROM case_event ce"
 	" LEFT JOIN institution bi ON bi.id = ce.by_institution_id"
 	" LEFT JOIN account ba ON ba.id = ce.by_account_id"
@@ -653,7 +656,7 @@ static struct db_job *cf_show_job(const struct conn *c, const struct req *r)
 	    db_job_add(job, cf_show_recipients_sql, 1, params) != 0 ||
 	    db_job_add(job, cf_show_indicators_sql, 1, params) != 0 ||
 	    db_job_add(job, cf_show_identities_sql, 2, params) != 0 ||
-	    db_job_add(job, cf_show_events_sql, 1, params) != 0 ||
+	    db_job_add(job, cf_show_events_sql, 2, params) != 0 ||
 	    req_audit_ok(job, c, r) != 0) {
 		db_job_free(job);
 		return NULL;
@@ -966,6 +969,23 @@ static int cf_view_identities(struct cf_view *v, const PGresult *res)
 	return 0;
 }
 
+/*
+ * The other case a merge entry names (row i of the events result), or 0
+ * when the caller could not see that case: it is named to its parties and
+ * to those who see every case.
+ */
+static int64_t cf_other_case(const struct cf_view *v, const PGresult *res,
+			     int i)
+{
+	struct acl_subject other = v->s;
+
+	other.is_party = req_bool(res, i, 13);
+	other.is_lead = 0;
+	if (acl_case_visible(&other) != ACL_ALLOW)
+		return 0;
+	return req_int(res, i, 11);
+}
+
 static int cf_view_events(struct cf_view *v, const PGresult *res)
 {
 	int n = PQntuples(res), i;
@@ -1010,6 +1030,8 @@ static int cf_view_events(struct cf_view *v, const PGresult *res)
 			     &ev->n_indicators) != 0)
 			return -1;
 		ev->notice_id = notice_id;
+		ev->other_case_id = cf_other_case(v, res, i);
+		ev->link_id = req_int(res, i, 12);
 		v->view.events[v->view.n_events++] = ev;
 	}
 	return 0;

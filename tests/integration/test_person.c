@@ -358,7 +358,8 @@ static void fingerprint(long long a, long long b, char *out, size_t len)
 		 "',' ORDER BY id) FROM notice WHERE case_id IN (SELECT id "
 		 "FROM c)), '|',"
 		 "(SELECT string_agg(id || ':' || case_id, ',' ORDER BY id) "
-		 "FROM case_event WHERE case_id IN (SELECT id FROM c)), '|',"
+		 "FROM case_event WHERE case_id IN (SELECT id FROM c) AND what "
+		 "NOT IN ('merged', 'unmerged')), '|',"
 		 "(SELECT string_agg(case_id || ':' || institution_id, ',' "
 		 "ORDER BY case_id, institution_id) FROM case_party WHERE "
 		 "case_id IN (SELECT id FROM c)), '|',"
@@ -384,6 +385,29 @@ static long long send_about(const char *login, const char *to,
 	*case_id = jint(s, "case_id");
 	json_decref(s);
 	return p;
+}
+
+/*
+ * The timeline entry `what` of case `case_id` as `login` reads it: its
+ * other_case_id (-1: no such entry), checking its link id.
+ */
+static long long merge_entry(const char *login, long long case_id,
+			     const char *what, long long link)
+{
+	json_t *v = cli_ok(login, ARGS("case", "show", ids(case_id)));
+	json_t *evs = json_object_get(v, "events"), *e;
+	long long other = -1;
+	size_t i;
+
+	json_array_foreach(evs, i, e)
+	{
+		if (strcmp(jstr(e, "what"), what) != 0)
+			continue;
+		assert_int_equal(jint(e, "link_id"), link);
+		other = jint(e, "other_case_id");
+	}
+	json_decref(v);
+	return other;
 }
 
 static void test_link_unlink_exactly(void **state)
@@ -451,6 +475,23 @@ static void test_link_unlink_exactly(void **state)
 	/* the police, party of the merged case, follows it */
 	v = cli_ok("police", ARGS("case", "show", ids(ca)));
 	json_decref(v);
+	/*
+	 * the kept case's timeline tells of the merge; the merged case is
+	 * named to those who could see it (not to ase, no party of it)
+	 */
+	assert_int_equal(merge_entry("coord", ca, "merged", link), cb);
+	assert_int_equal(merge_entry("police", ca, "merged", link), cb);
+	assert_int_equal(merge_entry("ase", ca, "merged", link), 0);
+	assert_int_equal(merge_entry("coord", ca, "unmerged", link), -1);
+	{
+		struct itest_output out;
+
+		assert_int_equal(
+			itest_cli(&out, "coord", "case", "show", ids(ca), NULL),
+			0);
+		assert_non_null(strstr(out.out, "merged into this case"));
+		itest_output_free(&out);
+	}
 	/* linked persons cannot be linked again */
 	json_decref(
 		cli("coord",
@@ -467,6 +508,11 @@ static void test_link_unlink_exactly(void **state)
 	json_decref(l);
 	fingerprint(a, b, after, sizeof(after));
 	assert_string_equal(before, after);
+	/* both timelines tell of the separation, and keep the merge */
+	assert_int_equal(merge_entry("coord", ca, "merged", link), cb);
+	assert_int_equal(merge_entry("coord", ca, "unmerged", link), cb);
+	assert_int_equal(merge_entry("coord", cb, "unmerged", link), ca);
+	assert_int_equal(merge_entry("ase", ca, "unmerged", link), 0);
 	/* apart again: ase is no party of b's case, b is unknown to it */
 	json_decref(cli("ase", ARGS("person", "show", ids(b)), &status, &err));
 	assert_int_equal(status, 1);

@@ -345,10 +345,38 @@ static char *vault_to_hex(const unsigned char *b, size_t n)
 	return s;
 }
 
+/*
+ * A hexadecimal digit's value + 1 (0: not a digit). A search opens a
+ * hundred sealed records of a kilobyte each: a table and no branch per
+ * digit make the decoding several times faster than a test per character.
+ */
+static const unsigned char vault_hex_tab[256] = {
+	['0'] = 1,  ['1'] = 2,	['2'] = 3,  ['3'] = 4,	['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,	['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
+	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* n bytes from 2n hexadecimal digits: 0, or -1 on a non-digit. */
+static int vault_hex_decode(unsigned char *out, const unsigned char *hex,
+			    size_t n)
+{
+	unsigned bad = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned hi = vault_hex_tab[hex[2 * i]];
+		unsigned lo = vault_hex_tab[hex[2 * i + 1]];
+		bad |= (hi == 0) | (lo == 0);
+		out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+	}
+	return bad ? -1 : 0;
+}
+
 /* Decode "\x..." into a new buffer; NULL if malformed (or OOM: *oom). */
 static unsigned char *vault_from_hex(const char *hex, size_t *n, int *oom)
 {
-	size_t len, i;
+	size_t len;
 	unsigned char *b;
 
 	*oom = 0;
@@ -363,14 +391,9 @@ static unsigned char *vault_from_hex(const char *hex, size_t *n, int *oom)
 		*oom = 1;
 		return NULL;
 	}
-	for (i = 0; i < len / 2; i++) {
-		int hi = vault_hexval(hex[2 + 2 * i]);
-		int lo = vault_hexval(hex[3 + 2 * i]);
-		if (hi < 0 || lo < 0) {
-			free(b);
-			return NULL;
-		}
-		b[i] = (unsigned char)(hi << 4 | lo);
+	if (vault_hex_decode(b, (const unsigned char *)hex + 2, len / 2) != 0) {
+		free(b);
+		return NULL;
 	}
 	*n = len / 2;
 	return b;

@@ -3,18 +3,20 @@
 # up a throwaway fixture of its own (tests/integration/fixture.sh: cluster,
 # PKI, daemon), then runs every maillage-bench scenario once at tiny sizes:
 # ingest, fanout, connections, handshakes (maillaged, TLS only, and the
-# bare echo server) and, when Mosquitto is installed, fanout-mqtt. It passes
+# bare echo server), the identity search (maillage-searchbench, 300 stored
+# identities) and, when Mosquitto is installed, fanout-mqtt. It passes
 # when each one completes and reports its figures (a RESULT line, nothing
 # lost, nothing refused). It never judges a figure: timings are not tested.
 #
 # Environment: MAILLAGE_BUILD_DIR, MAILLAGE_SOURCE_DIR (for fixture.sh) and
-# MAILLAGE_BENCH_BIN (the maillage-bench binary).
+# MAILLAGE_BENCH_BIN and MAILLAGE_SEARCHBENCH_BIN (the generators).
 set -euo pipefail
 
 W=${1:?usage: smoke.sh WORKDIR}
 W=$(realpath -m -- "$W")
 FIX=${MAILLAGE_SOURCE_DIR:?}/tests/integration/fixture.sh
 GEN=${MAILLAGE_BENCH_BIN:?}
+SEARCH=${MAILLAGE_SEARCHBENCH_BIN:?}
 MQTT_PID=""
 ECHO_PID=""
 
@@ -59,10 +61,10 @@ run() {
 		shift
 	done
 	shift
-	out=$("$GEN" "$@" 2>"$W/$name.err") || {
+	out=$("${BIN:-$GEN}" "$@" 2>"$W/$name.err") || {
 		cat "$W/$name.err" >&2
 		echo "$out" >&2
-		fail "$name: maillage-bench failed"
+		fail "$name: $(basename "${BIN:-$GEN}") failed"
 	}
 	line=$(grep '^RESULT ' <<<"$out" | tail -n 1)
 	[[ -n $line ]] || fail "$name: no RESULT line"
@@ -103,6 +105,14 @@ run hs-tls failed=0 'done>0' -- \
 	--duration 0.5 --concurrency 2
 
 # A TCP port nobody listens on.
+# search: a few hundred generated identities stored as the daemon stores
+# them, then searches by the coordinator through the daemon and through
+# libpq alone.
+BIN=$SEARCH run search-load 'stored>0' 'blocks>0' -- \
+	load "$W/maillaged.conf" 300
+BIN=$SEARCH run search clients=2 queries=30 'found>0' 'p99_ms>0' \
+	'db_p99_ms>0' -- run "$W/maillaged.conf" "$W/client/coord.conf" 30 2
+
 free_port() {
 	local p i
 	for ((i = 0; i < 200; i++)); do

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,26 @@ static void test_tamper(void **state)
 		assert_null(out);
 		hex[i] = saved;
 	}
+	/* a character that is no hex digit, anywhere, is refused */
+	for (i = 2; i < n; i++) {
+		static const char junk[] = {'g', 'G', ' ', ':', 'x', '\x80'};
+		char saved = hex[i];
+		hex[i] = junk[i % sizeof(junk)];
+		assert_int_equal(vault_open(&v, "case_file.close_reason", "3",
+					    hex, &out),
+				 VAULT_BAD);
+		assert_null(out);
+		hex[i] = saved;
+	}
+	/* upper-case digits are digits */
+	for (i = 2; i < n; i++)
+		hex[i] = (char)toupper((unsigned char)hex[i]);
+	assert_int_equal(
+		vault_open(&v, "case_file.close_reason", "3", hex, &out),
+		VAULT_OK);
+	assert_string_equal(out, "placement");
+	vault_free_text(out);
+	out = NULL;
 	/* truncated, not hex, empty */
 	hex[n - 2] = '\0';
 	assert_int_equal(

@@ -321,6 +321,11 @@ void evaudit_stop(void)
 	ea.srv = NULL;
 }
 
+int evaudit_busy(void)
+{
+	return ea.pending > 0 || ea.inflight > 0;
+}
+
 uint64_t evaudit_written(void)
 {
 	return ea.written;

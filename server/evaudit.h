@@ -38,6 +38,13 @@ void evaudit_stop(void);
 void evaudit_add(const struct conn *c, uint64_t seq, int64_t case_id,
 		 int64_t notice_id, int64_t person_id);
 
+/*
+ * Rows are gathered or being inserted: a draining daemon waits for them
+ * before it exits (main.c), so that a delivery made before the signal is
+ * recorded.
+ */
+int evaudit_busy(void);
+
 /* Rows written, and rows lost (dropped or refused), since the start. */
 uint64_t evaudit_written(void);
 uint64_t evaudit_lost(void);

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "conn.h"
 #include "db.h"
+#include "evaudit.h"
 #include "events.h"
 #include "log.h"
 #include "migrate.h"
@@ -203,7 +204,8 @@ static void main_drain_check(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if ((conn_count() == 0 && db_pool_pending(srv->db) == 0) ||
+	if ((conn_count() == 0 && !evaudit_busy() &&
+	     db_pool_pending(srv->db) == 0) ||
 	    ++ticks > srv->cfg.drain_timeout * 10u) {
 		event_base_loopexit(srv->base, NULL);
 		return;

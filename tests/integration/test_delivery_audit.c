@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,12 +357,49 @@ static void test_chain_covers_deliveries(void **state)
 	json_decref(doc);
 }
 
+/*
+ * A delivery made just before SIGTERM is recorded: the draining daemon
+ * waits for the rows it has gathered (it used to exit within their 10 ms
+ * of lingering and lose them).
+ */
+static void test_delivery_recorded_across_shutdown(void **state)
+{
+	struct itest_conn *w, *s;
+	struct sent one;
+	uint64_t head, seq;
+	int64_t nid;
+	int i;
+
+	(void)state;
+	w = watch("pjj", &head);
+	s = itest_session("ase");
+	notice_send(s, 500, "runaway", "pjj75", &one);
+	seq = next_event(w, &nid);
+	assert_int_equal(nid, one.notice_id);
+	assert_int_equal(kill(itest_env()->daemon_pid, SIGTERM), 0);
+	for (i = 0; i < 150 && itest_daemon_alive(); i++)
+		sleep_ms(100);
+	assert_false(itest_daemon_alive());
+	itest_close(s);
+	itest_close(w);
+	/* gone: what it recorded is in the database now, or never */
+	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE "
+				 "action = 'event.deliver' AND login = 'pjj' "
+				 "AND request_id = %" PRIu64
+				 " AND notice_id = %" PRId64,
+				 seq, one.notice_id),
+			 1);
+	assert_int_equal(itest_fixture("daemon-restart"), 0);
+	itest_env_reload();
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_delivery_one_record),
 		cmocka_unit_test(test_who_read_lists_deliveries),
 		cmocka_unit_test(test_chain_covers_deliveries),
+		cmocka_unit_test(test_delivery_recorded_across_shutdown),
 	};
 
 	if (argc > 1)

@@ -536,14 +536,15 @@ static int notice_print(struct cmd_ctx *ctx, const struct notice_draft *d,
 {
 	if (ctx->json) {
 		json_t *doc = json_pack(
-			"{s:I, s:I, s:I, s:b, s:b, s:b, s:o, s:o}", "notice_id",
-			(json_int_t)r->notice_id, "case_id",
+			"{s:I, s:I, s:I, s:b, s:b, s:b, s:o, s:o, s:I}",
+			"notice_id", (json_int_t)r->notice_id, "case_id",
 			(json_int_t)r->case_id, "person_id",
 			(json_int_t)r->person_id, "replayed", replayed,
 			"new_case", (int)r->new_case, "new_person",
 			(int)r->new_person, "idempotency_key",
 			output_jstr(d->key), "candidates",
-			candv_json(r->candidates, r->n_candidates));
+			candv_json(r->candidates, r->n_candidates), "link_id",
+			(json_int_t)r->link_id);
 
 		return output_json(doc);
 	}
@@ -564,9 +565,20 @@ static int notice_print(struct cmd_ctx *ctx, const struct notice_draft *d,
 		printf(_("notice %" PRId64 " sent: case %" PRId64
 			 ", person %" PRId64 "\n"),
 		       r->notice_id, r->case_id, r->person_id);
-	candv_print(_("This young person may be known already (candidates, "
-		      "best first; a coordinator decides):"),
-		    r->candidates, r->n_candidates);
+	if (r->link_id > 0) {
+		printf(_("linked at once to person %" PRId64
+			 " by the network's "
+			 "policy (person link %" PRId64 "; a coordinator can "
+			 "undo it)\n"),
+		       r->person_id, r->link_id);
+		candv_print(_("Candidates (best first):"), r->candidates,
+			    r->n_candidates);
+	} else {
+		candv_print(_("This young person may be known already "
+			      "(candidates, best first; a coordinator "
+			      "decides):"),
+			    r->candidates, r->n_candidates);
+	}
 	if (ctx->entry->options != NULL && cmd_opt_isset(ctx, "verbose")) {
 		char k[256];
 
@@ -759,7 +771,11 @@ const struct cmd_entry cmd_notice_send_entry = {
 		"\n"
 		"With --json: {\"notice_id\", \"case_id\", \"person_id\", "
 		"\"replayed\",\n"
-		"\"new_case\", \"new_person\", \"idempotency_key\"}.\n"
+		"\"new_case\", \"new_person\", \"idempotency_key\", "
+		"\"candidates\",\n"
+		"\"link_id\"} (link_id: when the network's policy linked the "
+		"young person\n"
+		"at once to a known one, 0 otherwise).\n"
 		"\n"
 		"See also 'maillage notice new', which composes a notice step "
 		"by step.\n"

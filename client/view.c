@@ -798,6 +798,9 @@ static void view_merge_event(const Maillage__CaseEvent *e, const char *by)
 {
 	int merged = strcmp(e->what, "merged") == 0;
 
+	if (by[0] == '\0') /* a link made by the network's policy */
+		by = _("the network's policy");
+
 	if (e->other_case_id > 0 && merged)
 		printf(_("case %" PRId64 " merged into this case (person link "
 			 "%" PRId64 ") by %s\n"),

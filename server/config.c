@@ -108,6 +108,8 @@ static const struct config_option config_options[] = {
 	OPT_UINT("identity", "confident_threshold", confident_threshold, 0,
 		 1000, "250"),
 	OPT_UINT("identity", "max_candidates", max_candidates, 1, 20, "5"),
+	OPT_UINT("identity", "auto_link_threshold", auto_link_threshold, 0,
+		 1000, "0"),
 };
 
 #define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))

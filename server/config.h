@@ -74,6 +74,7 @@ struct config {
 	uint32_t candidate_threshold;	    /* tenths: score to propose */
 	uint32_t confident_threshold;	    /* tenths: score called confident */
 	uint32_t max_candidates;	    /* candidates returned per search */
+	uint32_t auto_link_threshold; /* tenths: link without review; 0 never */
 };
 
 /* Fill `cfg` with the defaults of every option. */

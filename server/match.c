@@ -30,6 +30,26 @@
 
 static const char match_count_sql[] = "SELECT identity_block_count_refresh()";
 
+int match_auto_link(const struct config *cfg, const struct match_candidate *c,
+		    int n, int new_person)
+{
+	uint32_t need = cfg->auto_link_threshold;
+	int i, found = -1;
+
+	if (need == 0 || !new_person)
+		return -1;
+	if (need < cfg->confident_threshold)
+		need = cfg->confident_threshold;
+	for (i = 0; i < n; i++) {
+		if (c[i].score * 10.0 < (double)need)
+			continue;
+		if (found >= 0)
+			return -1; /* two of them: a coordinator decides */
+		found = i;
+	}
+	return found;
+}
+
 static struct {
 	struct server *srv;
 	struct event *timer;

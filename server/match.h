@@ -47,6 +47,18 @@ struct match_candidate {
 	char explanation[MATCH_EXPLAIN_MAX];
 };
 
+/*
+ * The network's policy on linking without a coordinator ([identity]
+ * auto_link_threshold, in tenths; 0, the default: never). The candidate
+ * (index in c[0..n-1], ranked best first) that the new person of a notice
+ * is linked to at once, or -1. Only a person the notice created
+ * (new_person), and only when exactly one candidate reaches both the
+ * policy's threshold and the confident one: two persons that both look
+ * like the child are for a coordinator to tell apart.
+ */
+int match_auto_link(const struct config *cfg, const struct match_candidate *c,
+		    int n, int new_person);
+
 /* Load the matching key and the name knowledge; 0, or -1 with `err`.
  * Without [identity] matching_key, matching is off (match_enabled 0). */
 int match_init(const struct config *cfg, char *err, size_t errlen);

@@ -18,13 +18,14 @@
 #include <time.h>
 
 #include "acl.h"
+#include "audit.h"
 #include "conn.h"
 #include "log.h"
+#include "match.h"
 #include "policy.h"
 #include "req.h"
 #include "server.h"
 #include "valid.h"
-#include "match.h"
 
 #include <openssl/crypto.h>
 
@@ -546,6 +547,12 @@ static const char notice_facts_key_sql[] =
 	"SELECT n.id, n.case_id, n.person_id FROM notice n"
 	" WHERE n.sender_account_id = $1::bigint AND n.idempotency_key = $2";
 
+/* The candidates found for the new identity (match.h). */
+struct notice_match {
+	struct match_candidate c[MATCH_CANDIDATES_MAX];
+	int n;
+};
+
 /* The state of a send between its two jobs (the req's extra bytes). */
 struct notice_send {
 	char *p[NP_COUNT]; /* notice_send_sql parameters, owned; NULL: NULL */
@@ -559,9 +566,11 @@ struct notice_send {
 	int64_t inst_id; /* the sender's institution */
 	/* a new identity to store and search (match.h), or NULL */
 	struct match_query *mq;
-	char *match_rec;   /* its encoding, sealed for its row */
-	char *match_keys;  /* stored blocking keys, bigint[] literal */
-	char *match_qkeys; /* the keys that meet stored ones */
+	char *match_rec;	  /* its encoding, sealed for its row */
+	char *match_keys;	  /* stored blocking keys, bigint[] literal */
+	char *match_qkeys;	  /* the keys that meet stored ones */
+	struct notice_match *nm;  /* ranked, while the policy links (or NULL) */
+	int new_case, new_person; /* what the store said, for the answer */
 };
 
 static void notice_send_free(struct req *r)
@@ -577,6 +586,7 @@ static void notice_send_free(struct req *r)
 	free(st->match_rec);
 	free(st->match_keys);
 	free(st->match_qkeys);
+	free(st->nm);
 	free(st->to_codes);
 	req_free(r);
 }
@@ -762,15 +772,9 @@ static struct db_job *notice_send_write_job(const struct notice_send *st)
 	return job;
 }
 
-/* The candidates found for the new identity (match.h). */
-struct notice_match {
-	struct match_candidate c[MATCH_CANDIDATES_MAX];
-	int n;
-};
-
 static void notice_send_reply(struct conn *c, const struct req *r, int replayed,
 			      int new_case, int new_person,
-			      const struct notice_match *nm)
+			      const struct notice_match *nm, int64_t link)
 {
 	Maillage__Envelope env = MAILLAGE__ENVELOPE__INIT;
 	Maillage__NoticeSent sent = MAILLAGE__NOTICE_SENT__INIT;
@@ -804,6 +808,7 @@ static void notice_send_reply(struct conn *c, const struct req *r, int replayed,
 	sent.replayed = replayed != 0;
 	sent.new_case = new_case != 0;
 	sent.new_person = new_person != 0;
+	sent.link_id = link;
 	env.body_case = MAILLAGE__ENVELOPE__BODY_NOTICE_SENT;
 	env.notice_sent = &sent;
 	req_reply(c, r, &env);
@@ -891,6 +896,92 @@ static int notice_match_rank(const struct notice_send *st,
 	return nm->n < 0 ? -1 : 0;
 }
 
+/*
+ * The network's policy links a new person at once ([identity]
+ * auto_link_threshold, match_auto_link): the link, its audit record
+ * ("person.autolink", naming the kept person and the notice), and the
+ * answer once committed. A link refused (the known person was linked
+ * meanwhile, say) leaves the pair in the review queue; the notice is
+ * stored either way. A sender gone before the answer links nothing: the
+ * pair waits for review like any other.
+ */
+static const char notice_autolink_sql[] =
+	"SELECT link_id, open_case_id FROM person_autolink_tx($1::bigint,"
+	" $2::bigint, $3::bigint, $4::real)";
+
+static void notice_autolink_done(void *arg, const struct db_reply *reply)
+{
+	struct req *r = arg;
+	struct conn *c = req_conn(r);
+	struct notice_send *st = r->data;
+	int64_t link = 0;
+
+	if (reply->status == DB_OK && reply->nresults >= 1 &&
+	    PQntuples(reply->results[0]) == 1) {
+		link = req_int(reply->results[0], 0, 0);
+		if (req_int(reply->results[0], 0, 1) != 0)
+			r->case_id = req_int(reply->results[0], 0, 1);
+		r->person_id = st->nm->c[0].person_id;
+		/* the sender's case is that person's now */
+		st->nm->c[0].visible = 1;
+		st->nm->c[0].open_case_id = r->case_id;
+	} else {
+		log_notice("notice %" PRId64 ": not linked by the policy (%s "
+			   "%s); the pair waits for review",
+			   r->notice_id, db_status_name(reply->status),
+			   reply->sqlstate);
+	}
+	if (c != NULL)
+		notice_send_reply(c, r, 0, st->new_case, st->new_person, st->nm,
+				  link);
+	notice_send_free(r);
+}
+
+static int notice_autolink(struct conn *c, struct req *r,
+			   const struct notice_match *nm, int new_case,
+			   int new_person)
+{
+	struct notice_send *st = r->data;
+	char keep[24], merge[24], notice[24], score[32];
+	const char *params[4];
+	struct audit_rec rec = {0};
+	struct db_job *job;
+	int i = match_auto_link(&st->srv->cfg, nm->c, nm->n, new_person);
+
+	if (i < 0 || (st->nm = malloc(sizeof(*st->nm))) == NULL)
+		return -1;
+	*st->nm = *nm;
+	/* the linked candidate first: the answer names it */
+	if (i != 0) {
+		st->nm->c[0] = nm->c[i];
+		st->nm->c[i] = nm->c[0];
+	}
+	params[0] = req_fmt_int(keep, nm->c[i].person_id);
+	params[1] = req_fmt_int(merge, r->person_id);
+	params[2] = req_fmt_int(notice, r->notice_id);
+	snprintf(score, sizeof(score), "%.2f", nm->c[i].score);
+	params[3] = score;
+	rec.action = "person.autolink";
+	rec.outcome = "ok";
+	rec.request_id = r->request_id;
+	rec.case_id = nm->c[i].any_case_id;
+	rec.notice_id = r->notice_id;
+	rec.person_id = nm->c[i].person_id;
+	job = db_job_new();
+	if (job == NULL ||
+	    db_job_add(job, notice_autolink_sql, 4, params) != 0 ||
+	    audit_job_add(job, c, &rec) != 0) {
+		db_job_free(job);
+		free(st->nm);
+		st->nm = NULL;
+		return -1;
+	}
+	st->new_case = new_case;
+	st->new_person = new_person;
+	db_submit(c->srv->db, job, notice_autolink_done, r);
+	return 0;
+}
+
 static void notice_send_done(void *arg, const struct db_reply *reply)
 {
 	struct req *r = arg;
@@ -929,8 +1020,12 @@ static void notice_send_done(void *arg, const struct db_reply *reply)
 		/* stored and committed: answer without candidates */
 		nm.n = 0;
 	}
+	if (!req_bool(res, 0, 3) &&
+	    notice_autolink(c, r, &nm, req_bool(res, 0, 4),
+			    req_bool(res, 0, 5)) == 0)
+		return; /* answered once linked */
 	notice_send_reply(c, r, req_bool(res, 0, 3), req_bool(res, 0, 4),
-			  req_bool(res, 0, 5), &nm);
+			  req_bool(res, 0, 5), &nm, 0);
 out:
 	notice_send_free(r);
 }
@@ -945,7 +1040,7 @@ static void notice_send_replay_done(void *arg, const struct db_reply *reply)
 	if (reply->status != DB_OK)
 		req_db_failed(c, r, reply);
 	else
-		notice_send_reply(c, r, 1, 0, 0, NULL);
+		notice_send_reply(c, r, 1, 0, 0, NULL, 0);
 out:
 	notice_send_free(r);
 }

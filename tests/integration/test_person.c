@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "itest.h"
 
@@ -638,6 +639,122 @@ static void test_review_queue(void **state)
 	free(err);
 }
 
+/* Append `line` to the daemon's configuration (NULL: drop what was
+ * appended), then restart it. */
+static void daemon_conf_tail(const char *line)
+{
+	static long saved = -1;
+	char path[ITEST_PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/maillaged.conf", itest_env()->workdir);
+	if (line != NULL) {
+		f = fopen(path, "a");
+		assert_non_null(f);
+		assert_int_equal(fseek(f, 0, SEEK_END), 0);
+		saved = ftell(f);
+		fprintf(f, "%s\n", line);
+		assert_int_equal(fclose(f), 0);
+	} else if (saved >= 0) {
+		assert_int_equal(truncate(path, saved), 0);
+		saved = -1;
+	}
+	assert_int_equal(itest_fixture("daemon-restart"), 0);
+	itest_env_reload();
+}
+
+/*
+ * With [identity] auto_link_threshold, a new identity matching one known
+ * person well enough is linked at once: the notice lands in that person's
+ * case, the link is audited and in the timeline, and a coordinator can
+ * undo it.
+ */
+static void test_policy_links_at_once(void **state)
+{
+	char fam[32];
+	unsigned long long u = (unsigned long long)itest_unique_id();
+	long long a, ca, n2, link;
+	json_t *s, *v;
+	int i;
+
+	(void)state;
+	snprintf(fam, sizeof(fam), "Haddadi");
+	for (i = 0; i < 6; i++) {
+		size_t n = strlen(fam);
+		fam[n] = (char)('a' + (u >> (4 * i)) % 26);
+		fam[n + 1] = '\0';
+	}
+	s = cli_ok("ase",
+		   ARGS("notice", "send", "--kind", "sighting", "--to", "pjj75",
+			"--given-name", "Karima", "--family-name", fam,
+			"--birth-date", "2010-07-21", "--sex", "F",
+			"--nationality", "DZ"));
+	a = jint(s, "person_id");
+	ca = jint(s, "case_id");
+	assert_int_equal(jint(s, "link_id"), 0);
+	json_decref(s);
+
+	daemon_conf_tail("auto_link_threshold = 250");
+	s = cli_ok("police",
+		   ARGS("notice", "send", "--kind", "sighting", "--to", "tpe75",
+			"--given-name", "Karima", "--family-name", fam,
+			"--birth-date", "2010-07-21", "--sex", "F",
+			"--nationality", "DZ"));
+	link = jint(s, "link_id");
+	n2 = jint(s, "notice_id");
+	if (link <= 0)
+		fail_msg("not linked: %s", json_dumps(s, 0));
+	assert_int_equal(jint(s, "person_id"), a);
+	assert_int_equal(jint(s, "case_id"), ca);
+	assert_true(json_is_true(json_object_get(s, "new_person")));
+	assert_int_equal(
+		jint(json_array_get(json_object_get(s, "candidates"), 0),
+		     "person_id"),
+		a);
+	json_decref(s);
+	/* the notice is in the known child's case; the link is the policy's */
+	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE id = %lld "
+				 "AND person_id = %lld AND case_id = %lld",
+				 n2, a, ca),
+			 1);
+	assert_int_equal(sql_int("SELECT count(*) FROM person_link WHERE id = "
+				 "%lld AND kept_person = %lld AND linked_by IS "
+				 "NULL AND reason_enc IS NULL AND "
+				 "auto_notice_id = %lld AND auto_score >= 25",
+				 link, a, n2),
+			 1);
+	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE "
+				 "action = 'person.autolink' AND outcome = "
+				 "'ok' AND login = 'police' AND person_id = "
+				 "%lld AND notice_id = %lld AND case_id = %lld",
+				 a, n2, ca),
+			 1);
+	assert_int_equal(sql_int("SELECT count(*) FROM person_candidate WHERE "
+				 "other_person_id = %lld AND state = 'linked' "
+				 "AND notice_id = %lld",
+				 a, n2),
+			 1);
+	{
+		struct itest_output out;
+
+		assert_int_equal(
+			itest_cli(&out, "coord", "case", "show", ids(ca), NULL),
+			0);
+		assert_non_null(strstr(out.out, "the network's policy"));
+		itest_output_free(&out);
+	}
+	/* a coordinator undoes it like any link */
+	v = cli_ok("coord", ARGS("person", "unlink", ids(link), "--reason",
+				 "Homonymes"));
+	assert_int_equal(jint(v, "person_id"), a);
+	json_decref(v);
+	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE id = %lld "
+				 "AND person_id <> %lld AND case_id <> %lld",
+				 n2, a, ca),
+			 1);
+	daemon_conf_tail(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_link_unlink_exactly),
 		cmocka_unit_test(test_chained_links),
 		cmocka_unit_test(test_review_queue),
+		cmocka_unit_test(test_policy_links_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -875,8 +875,8 @@ unsigned db_pool_pending(const struct db_pool *pool)
 	return n;
 }
 
-void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,
-	       void *arg)
+static void db_enqueue(struct db_pool *pool, struct db_job *job,
+		       db_done_fn *done, void *arg, int first)
 {
 	job->done = done;
 	job->arg = arg;
@@ -885,9 +885,24 @@ void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,
 		db_job_fail_later(pool, job, DB_UNAVAILABLE);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&pool->queue, job, entry);
+	if (first)
+		TAILQ_INSERT_HEAD(&pool->queue, job, entry);
+	else
+		TAILQ_INSERT_TAIL(&pool->queue, job, entry);
 	pool->queued++;
 	db_pump(pool);
+}
+
+void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,
+	       void *arg)
+{
+	db_enqueue(pool, job, done, arg, 0);
+}
+
+void db_submit_first(struct db_pool *pool, struct db_job *job, db_done_fn *done,
+		     void *arg)
+{
+	db_enqueue(pool, job, done, arg, 1);
 }
 
 struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,

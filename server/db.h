@@ -67,6 +67,12 @@ void db_job_free(struct db_job *job);
 /* Queue the job; ownership passes to the pool. */
 void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,
 	       void *arg);
+/*
+ * The same, at the head of the queue: for a short read someone is waiting
+ * on in real time (the live event stream), ahead of batched writes.
+ */
+void db_submit_first(struct db_pool *pool, struct db_job *job, db_done_fn *done,
+		     void *arg);
 
 /*
  * LISTEN on `channel` (an SQL identifier chosen by the program, never by a

@@ -563,7 +563,7 @@ static void events_live(void)
 		events_mark_all_dirty();
 	} else {
 		ev.live_running = 1;
-		db_submit(ev.srv->db, job, events_live_done, NULL);
+		db_submit_first(ev.srv->db, job, events_live_done, NULL);
 	}
 	free(ids);
 	free(heads);

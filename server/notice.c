@@ -890,9 +890,16 @@ static int notice_match_rank(const struct notice_send *st,
 	nm->n = 0;
 	if (st->match_rec == NULL || reply->nresults != 3)
 		return 0;
+	/*
+	 * With links by policy, every candidate up to MATCH_CANDIDATES_MAX:
+	 * the rule is "exactly one at that score", whatever max_candidates
+	 * the answer is cut to.
+	 */
 	nm->n = match_rank(&st->srv->vault, st->mq, reply->results[2], 0,
 			   st->srv->cfg.candidate_threshold / 10.0, 0, nm->c,
-			   (int)st->srv->cfg.max_candidates);
+			   st->srv->cfg.auto_link_threshold > 0
+				   ? MATCH_CANDIDATES_MAX
+				   : (int)st->srv->cfg.max_candidates);
 	return nm->n < 0 ? -1 : 0;
 }
 
@@ -907,29 +914,53 @@ static int notice_match_rank(const struct notice_send *st,
  */
 static const char notice_autolink_sql[] =
 	"SELECT link_id, open_case_id FROM person_autolink_tx($1::bigint,"
-	" $2::bigint, $3::bigint, $4::real)";
+	" $2::bigint, $3::bigint, $4::real, $5::bigint)";
+
+/* The audit record of the policy's link of the new person into c[0]. */
+static void notice_autolink_rec(const struct req *r,
+				const struct match_candidate *m,
+				const char *outcome, struct audit_rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->action = "person.autolink";
+	rec->outcome = outcome;
+	rec->request_id = r->request_id;
+	rec->case_id = m->any_case_id;
+	rec->notice_id = r->notice_id;
+	rec->person_id = m->person_id;
+}
 
 static void notice_autolink_done(void *arg, const struct db_reply *reply)
 {
 	struct req *r = arg;
 	struct conn *c = req_conn(r);
 	struct notice_send *st = r->data;
+	struct audit_rec rec;
 	int64_t link = 0;
 
 	if (reply->status == DB_OK && reply->nresults >= 1 &&
 	    PQntuples(reply->results[0]) == 1) {
+		int64_t was = r->case_id;
+
 		link = req_int(reply->results[0], 0, 0);
 		if (req_int(reply->results[0], 0, 1) != 0)
 			r->case_id = req_int(reply->results[0], 0, 1);
 		r->person_id = st->nm->c[0].person_id;
-		/* the sender's case is that person's now */
+		/* the sender's case is that person's now; no new person */
 		st->nm->c[0].visible = 1;
 		st->nm->c[0].open_case_id = r->case_id;
+		st->new_person = 0;
+		st->new_case = st->new_case && r->case_id == was;
 	} else {
 		log_notice("notice %" PRId64 ": not linked by the policy (%s "
 			   "%s); the pair waits for review",
 			   r->notice_id, db_status_name(reply->status),
 			   reply->sqlstate);
+		/* the attempt is audited, its failure too */
+		if (c != NULL) {
+			notice_autolink_rec(r, &st->nm->c[0], "error", &rec);
+			audit_submit(c, &rec);
+		}
 	}
 	if (c != NULL)
 		notice_send_reply(c, r, 0, st->new_case, st->new_person, st->nm,
@@ -937,39 +968,34 @@ static void notice_autolink_done(void *arg, const struct db_reply *reply)
 	notice_send_free(r);
 }
 
+/*
+ * Link the new person into nm->c[0] (match_auto_link chose it: the only
+ * candidate at the policy's score, so the best). 0 when submitted (the
+ * answer follows), -1 to answer at once without a link.
+ */
 static int notice_autolink(struct conn *c, struct req *r,
 			   const struct notice_match *nm, int new_case,
 			   int new_person)
 {
 	struct notice_send *st = r->data;
-	char keep[24], merge[24], notice[24], score[32];
-	const char *params[4];
-	struct audit_rec rec = {0};
+	char keep[24], merge[24], notice[24], score[32], sender[24];
+	const char *params[5];
+	struct audit_rec rec;
 	struct db_job *job;
-	int i = match_auto_link(&st->srv->cfg, nm->c, nm->n, new_person);
 
-	if (i < 0 || (st->nm = malloc(sizeof(*st->nm))) == NULL)
+	if (nm->n < 1 || (st->nm = malloc(sizeof(*st->nm))) == NULL)
 		return -1;
 	*st->nm = *nm;
-	/* the linked candidate first: the answer names it */
-	if (i != 0) {
-		st->nm->c[0] = nm->c[i];
-		st->nm->c[i] = nm->c[0];
-	}
-	params[0] = req_fmt_int(keep, nm->c[i].person_id);
+	params[0] = req_fmt_int(keep, nm->c[0].person_id);
 	params[1] = req_fmt_int(merge, r->person_id);
 	params[2] = req_fmt_int(notice, r->notice_id);
-	snprintf(score, sizeof(score), "%.2f", nm->c[i].score);
+	snprintf(score, sizeof(score), "%.2f", nm->c[0].score);
 	params[3] = score;
-	rec.action = "person.autolink";
-	rec.outcome = "ok";
-	rec.request_id = r->request_id;
-	rec.case_id = nm->c[i].any_case_id;
-	rec.notice_id = r->notice_id;
-	rec.person_id = nm->c[i].person_id;
+	params[4] = req_fmt_int(sender, st->inst_id);
+	notice_autolink_rec(r, &nm->c[0], "ok", &rec);
 	job = db_job_new();
 	if (job == NULL ||
-	    db_job_add(job, notice_autolink_sql, 4, params) != 0 ||
+	    db_job_add(job, notice_autolink_sql, 5, params) != 0 ||
 	    audit_job_add(job, c, &rec) != 0) {
 		db_job_free(job);
 		free(st->nm);
@@ -989,15 +1015,21 @@ static void notice_send_done(void *arg, const struct db_reply *reply)
 	struct notice_send *st = r->data;
 	struct notice_match nm;
 	const PGresult *res;
+	int link = -1;
 
 	nm.n = 0;
 	if (reply->status == DB_OK && reply->nresults >= 1 &&
 	    PQntuples(reply->results[0]) == 1 &&
 	    !req_bool(reply->results[0], 0, 3) &&
-	    notice_match_rank(st, reply, &nm) == 0)
+	    notice_match_rank(st, reply, &nm) == 0) {
+		link = match_auto_link(&st->srv->cfg, nm.c, nm.n,
+				       req_bool(reply->results[0], 0, 5));
+		if (nm.n > (int)st->srv->cfg.max_candidates)
+			nm.n = (int)st->srv->cfg.max_candidates;
 		notice_match_queue(st->srv, req_int(reply->results[0], 0, 2),
 				   req_int(reply->results[0], 0, 0),
 				   st->inst_id, &nm);
+	}
 	if (c == NULL)
 		goto out;
 	if (reply->status != DB_OK) {
@@ -1020,9 +1052,8 @@ static void notice_send_done(void *arg, const struct db_reply *reply)
 		/* stored and committed: answer without candidates */
 		nm.n = 0;
 	}
-	if (!req_bool(res, 0, 3) &&
-	    notice_autolink(c, r, &nm, req_bool(res, 0, 4),
-			    req_bool(res, 0, 5)) == 0)
+	if (link == 0 && notice_autolink(c, r, &nm, req_bool(res, 0, 4),
+					 req_bool(res, 0, 5)) == 0)
 		return; /* answered once linked */
 	notice_send_reply(c, r, req_bool(res, 0, 3), req_bool(res, 0, 4),
 			  req_bool(res, 0, 5), &nm, 0);

@@ -11,13 +11,17 @@ ALTER TABLE person_link ADD COLUMN auto_notice_id bigint
     REFERENCES notice (id) ON DELETE SET NULL;
 ALTER TABLE person_link ADD COLUMN auto_score real;
 
--- Link p_merge (the person notice p_notice created) into p_keep, which its
--- identity matched with score p_score. The pair goes into the review queue
--- as linked (a coordinator can see it there and undo it). Errors as
--- person_link_tx(). Returns the link, the kept person's open case (0:
--- none) and the rows moved.
+-- Link p_merge (the person notice p_notice, sent by institution p_sender,
+-- created) into p_keep, which its identity matched with score p_score. The
+-- pair is recorded as linked in person_candidate. The coordinators (and
+-- the case's lead) are told: when p_keep had an open case, the notice's
+-- seen_elsewhere event already went to them (the match was confident);
+-- otherwise the case the notice opened, now p_keep's, is their
+-- seen_elsewhere. Errors as person_link_tx(). Returns the link, the open
+-- case the notice is in (0: none) and the rows moved.
 CREATE FUNCTION person_autolink_tx(p_keep bigint, p_merge bigint,
-                                   p_notice bigint, p_score real)
+                                   p_notice bigint, p_score real,
+                                   p_sender bigint)
     RETURNS TABLE (link_id bigint, open_case_id bigint, moved bigint)
     LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -34,6 +38,10 @@ BEGIN
         FROM person_link_tx(v_link, p_keep, p_merge, NULL, NULL) AS l;
     UPDATE person_link SET auto_notice_id = p_notice, auto_score = p_score
         WHERE id = v_link;
+    IF v_case IS NOT NULL AND NOT EXISTS (SELECT 1 FROM person_link l
+            WHERE l.id = v_link AND l.kept_case IS NOT NULL) THEN
+        PERFORM seen_elsewhere_emit(v_case, p_sender);
+    END IF;
     RETURN QUERY SELECT v_link, coalesce(v_case, 0), v_moved;
 END;
 $$;

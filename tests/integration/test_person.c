@@ -658,6 +658,8 @@ static void daemon_conf_tail(const char *line)
 	} else if (saved >= 0) {
 		assert_int_equal(truncate(path, saved), 0);
 		saved = -1;
+	} else {
+		return;
 	}
 	assert_int_equal(itest_fixture("daemon-restart"), 0);
 	itest_env_reload();
@@ -694,7 +696,8 @@ static void test_policy_links_at_once(void **state)
 	assert_int_equal(jint(s, "link_id"), 0);
 	json_decref(s);
 
-	daemon_conf_tail("auto_link_threshold = 250");
+	/* max_candidates 1: the rule still sees every candidate */
+	daemon_conf_tail("auto_link_threshold = 250\nmax_candidates = 1");
 	s = cli_ok("police",
 		   ARGS("notice", "send", "--kind", "sighting", "--to", "tpe75",
 			"--given-name", "Karima", "--family-name", fam,
@@ -706,7 +709,8 @@ static void test_policy_links_at_once(void **state)
 		fail_msg("not linked: %s", json_dumps(s, 0));
 	assert_int_equal(jint(s, "person_id"), a);
 	assert_int_equal(jint(s, "case_id"), ca);
-	assert_true(json_is_true(json_object_get(s, "new_person")));
+	assert_true(json_is_false(json_object_get(s, "new_person")));
+	assert_true(json_is_false(json_object_get(s, "new_case")));
 	assert_int_equal(
 		jint(json_array_get(json_object_get(s, "candidates"), 0),
 		     "person_id"),
@@ -752,7 +756,23 @@ static void test_policy_links_at_once(void **state)
 				 "AND person_id <> %lld AND case_id <> %lld",
 				 n2, a, ca),
 			 1);
+	/* now two persons fit: nothing is linked, a coordinator decides */
+	s = cli_ok("ase",
+		   ARGS("notice", "send", "--kind", "sighting", "--to", "pjj75",
+			"--given-name", "Karima", "--family-name", fam,
+			"--birth-date", "2010-07-21", "--sex", "F",
+			"--nationality", "DZ"));
+	assert_int_equal(jint(s, "link_id"), 0);
+	assert_true(json_is_true(json_object_get(s, "new_person")));
+	assert_true(json_array_size(json_object_get(s, "candidates")) <= 1);
+	json_decref(s);
+}
+
+static int policy_off(void **state)
+{
+	(void)state;
 	daemon_conf_tail(NULL);
+	return 0;
 }
 
 int main(void)
@@ -766,7 +786,8 @@ int main(void)
 		cmocka_unit_test(test_link_unlink_exactly),
 		cmocka_unit_test(test_chained_links),
 		cmocka_unit_test(test_review_queue),
-		cmocka_unit_test(test_policy_links_at_once),
+		cmocka_unit_test_teardown(test_policy_links_at_once,
+					  policy_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

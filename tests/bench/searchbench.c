@@ -13,6 +13,8 @@
  *   maillage-searchbench run DAEMON.conf CLIENT.conf QUERIES CLIENTS [SEED]
  *
  * Output: "RESULT search key=value ..." lines, as maillage-bench prints.
+ * The generated files (searchbench-*.csv, *.lat) go to the directory of
+ * DAEMON.conf.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -254,12 +256,28 @@ static void sb_store(PGconn *pg, const struct vault *v, const ident_table *t,
 	free(q);
 }
 
+/*
+ * The path of the run's file `name`, in the directory of the daemon's
+ * configuration (the bench's work directory): two runs on other daemons
+ * do not meet, and nothing goes to a predictable name in /tmp.
+ */
+static void sb_path(char *buf, size_t len, const char *daemon_conf,
+		    const char *name)
+{
+	const char *slash = strrchr(daemon_conf, '/');
+	int dir = slash != NULL ? (int)(slash - daemon_conf) : 1;
+
+	if ((size_t)snprintf(buf, len, "%.*s/%s", dir,
+			     slash != NULL ? daemon_conf : ".", name) >= len)
+		sb_die("path too long", daemon_conf);
+}
+
 static int sb_load(const char *daemon_conf, size_t n, uint64_t seed)
 {
 	struct config cfg;
 	struct vault v;
 	ident_table t = {0};
-	char err[512];
+	char err[512], left[4096], right[4096], truth[4096];
 	double t0, t1;
 	long long base, inst, account, stored;
 	PGconn *pg;
@@ -268,10 +286,11 @@ static int sb_load(const char *daemon_conf, size_t n, uint64_t seed)
 		sb_die("error", err);
 	sb_keys(&cfg, &v);
 	t0 = sb_now_ms();
-	sb_generate(n, 1000, seed, "/tmp/searchbench-left.csv",
-		    "/tmp/searchbench-right.csv", "/tmp/searchbench-truth.csv");
-	if (ident_table_read("/tmp/searchbench-left.csv", &t, err,
-			     sizeof(err)) != 0)
+	sb_path(left, sizeof(left), daemon_conf, "searchbench-left.csv");
+	sb_path(right, sizeof(right), daemon_conf, "searchbench-right.csv");
+	sb_path(truth, sizeof(truth), daemon_conf, "searchbench-truth.csv");
+	sb_generate(n, 1000, seed, left, right, truth);
+	if (ident_table_read(left, &t, err, sizeof(err)) != 0)
 		sb_die("error", err);
 	pg = sb_db(&cfg);
 	inst = sb_int(pg, "SELECT min(id) FROM institution");
@@ -423,7 +442,7 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 	struct config cfg;
 	struct vault v;
 	ident_table t = {0};
-	char err[512], path[64];
+	char err[512], path[4096], right[4096];
 	double *lat = calloc(nq + 1, sizeof(double)), *dblat;
 	size_t n = 0, found = 0, nd;
 	double t0, wall, ms;
@@ -432,16 +451,18 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 	if (lat == NULL || config_load(daemon_conf, &cfg, err, sizeof(err)))
 		sb_die("error", "config");
 	sb_keys(&cfg, &v);
-	if (ident_table_read("/tmp/searchbench-right.csv", &t, err,
-			     sizeof(err)) != 0)
+	sb_path(right, sizeof(right), daemon_conf, "searchbench-right.csv");
+	if (ident_table_read(right, &t, err, sizeof(err)) != 0)
 		sb_die("right file (run `load` first)", err);
 	t0 = sb_now_ms();
 	for (i = 0; i < clients; i++) {
 		pid_t pid = fork();
 		if (pid == 0) {
 			FILE *f;
-			snprintf(path, sizeof(path), "/tmp/searchbench-%d.lat",
-				 i);
+			char name[48];
+
+			snprintf(name, sizeof(name), "searchbench-%d.lat", i);
+			sb_path(path, sizeof(path), daemon_conf, name);
 			f = fopen(path, "w");
 			if (f == NULL)
 				_exit(1);
@@ -459,7 +480,10 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 	for (i = 0; i < clients; i++) {
 		FILE *f;
 		size_t c;
-		snprintf(path, sizeof(path), "/tmp/searchbench-%d.lat", i);
+		char name[48];
+
+		snprintf(name, sizeof(name), "searchbench-%d.lat", i);
+		sb_path(path, sizeof(path), daemon_conf, name);
 		f = fopen(path, "r");
 		while (f != NULL && n < nq &&
 		       fscanf(f, "%lf %zu", &ms, &c) == 2) {

@@ -104,7 +104,6 @@ run hs-tls failed=0 'done>0' -- \
 	handshakes "${COMMON[@]}" --cert "$(crt police)" --mode tls \
 	--duration 0.5 --concurrency 2
 
-# A TCP port nobody listens on.
 # search: a few hundred generated identities stored as the daemon stores
 # them, then searches by the coordinator through the daemon and through
 # libpq alone.
@@ -113,6 +112,7 @@ BIN=$SEARCH run search-load 'stored>0' 'blocks>0' -- \
 BIN=$SEARCH run search clients=2 queries=30 'found>0' 'p99_ms>0' \
 	'db_p99_ms>0' -- run "$W/maillaged.conf" "$W/client/coord.conf" 30 2
 
+# A TCP port nobody listens on.
 free_port() {
 	local p i
 	for ((i = 0; i < 200; i++)); do

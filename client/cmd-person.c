@@ -459,6 +459,52 @@ const struct cmd_entry cmd_person_candidates_entry = {
 
 /* ---- person show ------------------------------------------------------ */
 
+static json_t *person_json_links(const Maillage__PersonView *v)
+{
+	json_t *links = json_array();
+	size_t i;
+
+	for (i = 0; links != NULL && i < v->n_links; i++) {
+		const Maillage__PersonLinkInfo *l = v->links[i];
+		json_array_append_new(
+			links,
+			json_pack(
+				"{s:I, s:I, s:I, s:o, s:o, s:b, s:f, s:I, s:o}",
+				"link_id", (json_int_t)l->link_id,
+				"kept_person_id", (json_int_t)l->kept_person_id,
+				"merged_person_id",
+				(json_int_t)l->merged_person_id, "linked_at",
+				output_jtime(l->linked_at), "linked_by",
+				output_jstr(l->linked_by), "automatic",
+				(int)l->automatic, "score", l->score,
+				"notice_id", (json_int_t)l->notice_id,
+				"unlinked_at", output_jtime(l->unlinked_at)));
+	}
+	return links;
+}
+
+static void person_print_link(const Maillage__PersonLinkInfo *l)
+{
+	char at[OUTPUT_DATE_MAX], un[OUTPUT_DATE_MAX], by[64];
+
+	output_date(at, l->linked_at);
+	output_clean(by, sizeof(by), l->linked_by);
+	printf(_("  link %" PRId64 ": person %" PRId64 " into %" PRId64
+		 ", %s, "),
+	       l->link_id, l->merged_person_id, l->kept_person_id, at);
+	if (l->automatic)
+		printf(_("by the network's policy (score %.1f, notice "
+			 "%" PRId64 ")"),
+		       l->score, l->notice_id);
+	else
+		printf(_("by %s"), by);
+	if (l->unlinked_at != NULL && l->unlinked_at[0] != '\0') {
+		output_date(un, l->unlinked_at);
+		printf(_(", undone %s"), un);
+	}
+	printf("\n");
+}
+
 static json_t *person_json_view(const Maillage__PersonView *v)
 {
 	json_t *ids = json_array(), *cases = json_array();
@@ -486,10 +532,10 @@ static json_t *person_json_view(const Maillage__PersonView *v)
 				  "opened_at", output_jtime(c->opened_at),
 				  "closed_at", output_jtime(c->closed_at)));
 	}
-	return json_pack("{s:I, s:I, s:o, s:o}", "person_id",
+	return json_pack("{s:I, s:I, s:o, s:o, s:o}", "person_id",
 			 (json_int_t)v->person_id, "merged_into",
 			 (json_int_t)v->merged_into, "identities", ids, "cases",
-			 cases);
+			 cases, "links", person_json_links(v));
 }
 
 static void person_print_identity(const Maillage__IdentityAssertion *a)
@@ -556,6 +602,11 @@ static int cmd_person_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			       v->cases[i]->opened_at,
 			       v->cases[i]->closed_at[0] ? _("  closed ") : "",
 			       v->cases[i]->closed_at);
+		if (v->n_links > 0)
+			printf(_("links (undo one with 'maillage person unlink "
+				 "LINK'):\n"));
+		for (i = 0; i < v->n_links; i++)
+			person_print_link(v->links[i]);
 	}
 	frame_msg_free(resp);
 	return rc;
@@ -587,7 +638,14 @@ const struct cmd_entry cmd_person_show_entry = {
 		   "\"notice_id\"}],\n"
 		   "\"cases\": [{\"case_id\", \"status\", "
 		   "\"protection_status\", \"opened_at\",\n"
-		   "\"closed_at\"}]}.\n"
+		   "\"closed_at\"}], \"links\": [{\"link_id\", "
+		   "\"kept_person_id\",\n"
+		   "\"merged_person_id\", \"linked_at\", \"linked_by\", "
+		   "\"automatic\", \"score\",\n"
+		   "\"notice_id\", \"unlinked_at\"}]}. Coordinators also see "
+		   "the person's links,\n"
+		   "those of the network's policy included (others get an "
+		   "empty list).\n"
 		   "\n"
 		   "Example:\n"
 		   "  $ maillage person show 12\n"

@@ -691,9 +691,23 @@ static const char person_cases_sql[] =
 	" FROM case_file cf WHERE cf.person_id = $1::bigint ORDER BY cf.id"
 	" LIMIT 500";
 
+/* The person's links, for coordinators (who link and unlink). */
+static const char person_links_sql[] =
+	"SELECT l.id, l.kept_person, l.merged_person,"
+	" to_char(l.linked_at AT TIME ZONE 'UTC',"
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(a.login, ''),"
+	" l.auto_notice_id IS NOT NULL OR l.linked_by IS NULL,"
+	" coalesce(l.auto_score, 0), coalesce(l.auto_notice_id, 0),"
+	" coalesce(to_char(l.unlinked_at AT TIME ZONE 'UTC',"
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+	" FROM person_link l LEFT JOIN account a ON a.id = l.linked_by"
+	" WHERE l.kept_person = $1::bigint OR l.merged_person = $1::bigint"
+	" ORDER BY l.id DESC LIMIT 100";
+
 struct person_show_state {
 	struct acl_subject s;
 	int64_t merged_into;
+	int with_links; /* the caller links and unlinks */
 };
 
 /* Everything the reply points to, freed at once. */
@@ -705,6 +719,8 @@ struct person_show_view {
 	Maillage__IdentityAssertion *iap[PERSON_SHOW_MAX];
 	Maillage__PersonCase pc[PERSON_SHOW_MAX];
 	Maillage__PersonCase *pcp[PERSON_SHOW_MAX];
+	Maillage__PersonLinkInfo pl[PERSON_SHOW_MAX];
+	Maillage__PersonLinkInfo *plp[PERSON_SHOW_MAX];
 };
 
 static void person_show_view_free(struct person_show_view *v)
@@ -802,6 +818,29 @@ static void person_show_cases(const struct acl_subject *subject,
 	pv->cases = v->pcp;
 }
 
+static void person_show_links(const PGresult *res, struct person_show_view *v,
+			      Maillage__PersonView *pv)
+{
+	int n = PQntuples(res), i;
+
+	for (i = 0; i < n && i < PERSON_SHOW_MAX; i++) {
+		Maillage__PersonLinkInfo *pl = &v->pl[i];
+
+		maillage__person_link_info__init(pl);
+		pl->link_id = req_int(res, i, 0);
+		pl->kept_person_id = req_int(res, i, 1);
+		pl->merged_person_id = req_int(res, i, 2);
+		pl->linked_at = req_str(res, i, 3);
+		pl->linked_by = req_str(res, i, 4);
+		pl->automatic = req_bool(res, i, 5);
+		pl->score = strtod(PQgetvalue(res, i, 6), NULL);
+		pl->notice_id = req_int(res, i, 7);
+		pl->unlinked_at = req_str(res, i, 8);
+		v->plp[pv->n_links++] = pl;
+	}
+	pv->links = v->plp;
+}
+
 static void person_show_done(void *arg, const struct db_reply *reply)
 {
 	struct req *r = arg;
@@ -838,6 +877,8 @@ static void person_show_done(void *arg, const struct db_reply *reply)
 		goto out;
 	}
 	person_show_cases(&st->s, reply->results[1], v, &pv);
+	if (st->with_links && reply->nresults >= 3)
+		person_show_links(reply->results[2], v, &pv);
 	/* a small frame limit: the oldest identities give way */
 	while (pv.n_identities > 0 &&
 	       !req_fits(c, 0, maillage__person_view__get_packed_size(&pv))) {
@@ -882,12 +923,16 @@ static void person_facts_done(void *arg, const struct db_reply *reply)
 		return;
 	}
 	st->merged_into = req_int(reply->results[0], 0, 0);
+	st->with_links =
+		acl_role_may(st->s.role, ACL_OP_PERSON_LINK) == ACL_ALLOW;
 	params[0] = req_fmt_int(id, r->person_id);
 	params[1] = req_fmt_int(inst, c->account.institution_id);
 	job = db_job_new();
 	if (job != NULL &&
 	    (db_job_add(job, person_identities_sql, 2, params) != 0 ||
 	     db_job_add(job, person_cases_sql, 2, params) != 0 ||
+	     (st->with_links &&
+	      db_job_add(job, person_links_sql, 1, params) != 0) ||
 	     req_audit_ok(job, c, r) != 0)) {
 		db_job_free(job);
 		job = NULL;

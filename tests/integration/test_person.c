@@ -747,6 +747,21 @@ static void test_policy_links_at_once(void **state)
 		assert_non_null(strstr(out.out, "the network's policy"));
 		itest_output_free(&out);
 	}
+	/* coordinators find it on the person (others do not see links) */
+	v = cli_ok("coord", ARGS("person", "show", ids(a)));
+	{
+		json_t *l = json_array_get(json_object_get(v, "links"), 0);
+
+		assert_non_null(l);
+		assert_int_equal(jint(l, "link_id"), link);
+		assert_true(json_is_true(json_object_get(l, "automatic")));
+		assert_int_equal(jint(l, "notice_id"), n2);
+		assert_string_equal(jstr(l, "linked_by"), "");
+	}
+	json_decref(v);
+	v = cli_ok("ase", ARGS("person", "show", ids(a)));
+	assert_int_equal(json_array_size(json_object_get(v, "links")), 0);
+	json_decref(v);
 	/* a coordinator undoes it like any link */
 	v = cli_ok("coord", ARGS("person", "unlink", ids(link), "--reason",
 				 "Homonymes"));

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "keyfile.h"
 #include "log.h"
 #include "server.h"
@@ -59,17 +60,6 @@ static struct {
 	ident_model model;
 } match;
 
-static int match_hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* The key file: 64 hex digits, then optional blanks. */
 static int match_read_key(const char *path, uint8_t key[IDENT_KEY_LEN],
 			  char *err, size_t errlen)
@@ -88,19 +78,14 @@ static int match_read_key(const char *path, uint8_t key[IDENT_KEY_LEN],
 			 path);
 		return -1;
 	}
-	for (i = 0; i < IDENT_KEY_LEN; i++) {
-		int hi = match_hexval(buf[2 * i]),
-		    lo = match_hexval(buf[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			OPENSSL_cleanse(buf, sizeof(buf));
-			snprintf(err, errlen,
-				 "%s: not a matching key (64 hex digits)",
-				 path);
-			return -1;
-		}
-		key[i] = (uint8_t)(hi << 4 | lo);
-	}
+	i = hex_decode(key, buf, IDENT_KEY_LEN);
 	OPENSSL_cleanse(buf, sizeof(buf));
+	if (i != 0) {
+		OPENSSL_cleanse(key, IDENT_KEY_LEN);
+		snprintf(err, errlen, "%s: not a matching key (64 hex digits)",
+			 path);
+		return -1;
+	}
 	return 0;
 }
 

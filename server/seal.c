@@ -28,8 +28,9 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "keyfile.h"
 #include "db.h"
+#include "hex.h"
+#include "keyfile.h"
 #include "log.h"
 #include "server.h"
 
@@ -100,29 +101,16 @@ void seal_record_read(const PGresult *res, int row, int col,
 	r->extra = PQgetisnull(res, row, x) ? NULL : PQgetvalue(res, row, x);
 }
 
-static int seal_hexval(char c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
-}
-
 /* Decode `n` hex digits at `s` into a new buffer (NUL-terminated). */
 static char *seal_unhex_dup(const char *s, size_t n, size_t *len)
 {
 	char *out;
-	size_t i;
 
 	if (n % 2 != 0 || (out = malloc(n / 2 + 1)) == NULL)
 		return NULL;
-	for (i = 0; i < n; i += 2) {
-		int hi = seal_hexval(s[i]), lo = seal_hexval(s[i + 1]);
-		if (hi < 0 || lo < 0) {
-			free(out);
-			return NULL;
-		}
-		out[i / 2] = (char)(hi << 4 | lo);
+	if (hex_decode((unsigned char *)out, s, n / 2) != 0) {
+		free(out);
+		return NULL;
 	}
 	out[n / 2] = '\0';
 	*len = n / 2;

@@ -893,6 +893,68 @@ int itest_cli(struct itest_output *out, const char *login, ...)
 	return itest_run(argv, 60, out);
 }
 
+json_t *itest_cli_json(const char *login, const char *const *args, int *status,
+		       char **err)
+{
+	const struct itest_env *e = itest_env();
+	const char *argv[48];
+	char conf[ITEST_PATH_MAX + 32];
+	struct itest_output out;
+	json_t *doc;
+	size_t n = 0, i;
+
+	snprintf(conf, sizeof(conf), "%s/client/%s.conf", e->workdir, login);
+	argv[n++] = e->client_bin;
+	argv[n++] = "--config";
+	argv[n++] = conf;
+	argv[n++] = "--json";
+	for (i = 0; args[i] != NULL; i++) {
+		if (n + 1 >= sizeof(argv) / sizeof(argv[0]))
+			fail_msg("itest: too many CLI arguments");
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	*status = itest_run(argv, 120, &out);
+	doc = json_loads(out.out, 0, NULL);
+	if (err != NULL) {
+		*err = strdup(out.err);
+		if (*err == NULL)
+			fail_msg("itest: out of memory");
+	}
+	itest_output_free(&out);
+	return doc;
+}
+
+json_t *itest_cli_json_ok(const char *login, const char *const *args)
+{
+	char *err = NULL;
+	int status;
+	json_t *doc = itest_cli_json(login, args, &status, &err);
+
+	if (status != 0 || doc == NULL)
+		fail_msg("maillage %s %s as %s: exit %d, %s: %s", args[0],
+			 args[1] != NULL ? args[1] : "", login, status,
+			 doc == NULL ? "no JSON" : "JSON", err);
+	free(err);
+	return doc;
+}
+
+long long itest_jint(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v))
+		fail_msg("no integer \"%s\" in the JSON document", key);
+	return (long long)json_integer_value(v);
+}
+
+const char *itest_jstr(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "";
+}
+
 int itest_fixture(const char *cmd)
 {
 	const struct itest_env *e = itest_env();
@@ -940,6 +1002,32 @@ long long itest_psql_int(const char *sql)
 	if (*end != '\0')
 		return -1;
 	return v;
+}
+
+long long itest_sql_int(const char *fmt, ...)
+{
+	char sql[4096];
+	long long v;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		fail_msg("itest: query too long");
+	v = itest_psql_int(sql);
+	if (v < 0)
+		fail_msg("query failed or gave no number: %s", sql);
+	return v;
+}
+
+void itest_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 long itest_daemon_rss_kb(void)

@@ -16,9 +16,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "frame.h"
+
+/* A NULL-terminated argument list, inline: ITEST_ARGS("case", "show"). */
+#define ITEST_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 #define ITEST_PATH_MAX 1024
 
@@ -198,6 +202,24 @@ int itest_cli(struct itest_output *out, const char *login, ...);
 
 void itest_output_free(struct itest_output *out);
 
+/*
+ * `maillage --config WORKDIR/client/LOGIN.conf --json ARGS...` (args
+ * NULL-terminated): its JSON document, or NULL when stdout is not JSON;
+ * its exit status in *status, its stderr (to free) in *err if err is not
+ * NULL.
+ */
+json_t *itest_cli_json(const char *login, const char *const *args, int *status,
+		       char **err);
+
+/* The same, which must exit 0 with a JSON document (else the test fails). */
+json_t *itest_cli_json_ok(const char *login, const char *const *args);
+
+/* Member `key` of a JSON object: an integer (else the test fails). */
+long long itest_jint(const json_t *o, const char *key);
+
+/* Member `key` of a JSON object as a string; "" when absent or not one. */
+const char *itest_jstr(const json_t *o, const char *key);
+
 /* Run `fixture.sh CMD WORKDIR`; returns its exit status. */
 int itest_fixture(const char *cmd);
 
@@ -209,6 +231,14 @@ int itest_psql(const char *sql, char *out, size_t outlen);
 
 /* The first value of a query as an integer, -1 when the query failed. */
 long long itest_psql_int(const char *sql);
+
+/* The same for a printf-style query, which must give a number >= 0 (else the
+ * test fails). */
+long long itest_sql_int(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* Sleep for `ms` milliseconds. */
+void itest_sleep_ms(long ms);
 
 /* Resident set size of the daemon in KiB, or -1. */
 long itest_daemon_rss_kb(void);

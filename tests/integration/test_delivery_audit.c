@@ -30,7 +30,6 @@
 
 #include "itest.h"
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 /* Notices delivered in the test. */
 #define NOTICES 5
 /* Generous bound for a delivery, its audit rows, their seal. */
@@ -41,41 +40,16 @@ struct sent {
 	uint64_t seq; /* its event's number in pjj75's stream */
 };
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static long long sql_int(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static long long sql_int(const char *fmt, ...)
-{
-	char sql[2048];
-	long long v;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	v = itest_psql_int(sql);
-	if (v < 0)
-		fail_msg("query failed or gave no number: %s", sql);
-	return v;
-}
-
 /* Poll `sql` (a count) until it is `want`; fails after WAIT_MS. */
 static void wait_count(long long want, const char *sql)
 {
 	int64_t deadline = itest_now_ms() + WAIT_MS;
 	long long n;
 
-	while ((n = sql_int("%s", sql)) != want) {
+	while ((n = itest_sql_int("%s", sql)) != want) {
 		if (itest_now_ms() > deadline)
 			fail_msg("%lld rows, expected %lld: %s", n, want, sql);
-		sleep_ms(100);
+		itest_sleep_ms(100);
 	}
 }
 
@@ -173,43 +147,6 @@ static uint64_t next_event(struct itest_conn *c, int64_t *notice_id)
 	}
 }
 
-/* Run `maillage --json ARGS` as `login`; must succeed; its document. */
-static json_t *cli_json(const char *login, const char *const *args)
-{
-	const struct itest_env *e = itest_env();
-	char conf[ITEST_PATH_MAX + 64];
-	const char *argv[32];
-	struct itest_output out;
-	json_error_t jerr;
-	json_t *doc;
-	size_t n = 0, i;
-
-	snprintf(conf, sizeof(conf), "%s/client/%s.conf", e->workdir, login);
-	argv[n++] = e->client_bin;
-	argv[n++] = "--config";
-	argv[n++] = conf;
-	argv[n++] = "--json";
-	for (i = 0; args[i] != NULL && n + 1 < 32; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if (itest_run(argv, 120, &out) != 0)
-		fail_msg("maillage %s: exit status %d\nstdout: %s\nstderr: %s",
-			 args[0], out.status, out.out, out.err);
-	doc = json_loads(out.out, 0, &jerr);
-	if (doc == NULL)
-		fail_msg("maillage %s: not JSON (%s): %s", args[0], jerr.text,
-			 out.out);
-	itest_output_free(&out);
-	return doc;
-}
-
-static const char *str_of(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : "";
-}
-
 /* ---- tests ---- */
 
 static struct sent sent[NOTICES];
@@ -242,7 +179,7 @@ static void test_each_delivery_one_record(void **state)
 	}
 	/* An event about a case pjj75 is no party to: not for pjj. */
 	notice_send(s, 99, "signalement", "police75", &other);
-	hidden = (uint64_t)sql_int(
+	hidden = (uint64_t)itest_sql_int(
 		"SELECT event_emit((SELECT id FROM institution WHERE code = "
 		"'pjj75'), 'status', %" PRId64 ", NULL, NULL, 'spotted')",
 		other.case_id);
@@ -260,7 +197,8 @@ static void test_each_delivery_one_record(void **state)
 	wait_count(NOTICES, sql);
 	for (i = 0; i < NOTICES; i++)
 		assert_int_equal(
-			sql_int("SELECT count(*) FROM audit_event e JOIN "
+			itest_sql_int(
+				"SELECT count(*) FROM audit_event e JOIN "
 				"account a ON a.id = e.account_id WHERE "
 				"a.login = 'pjj' AND e.action = "
 				"'event.deliver' AND e.outcome = 'ok' AND "
@@ -277,7 +215,8 @@ static void test_each_delivery_one_record(void **state)
 
 	/* The marker: pjj gets nothing, so nothing is audited. */
 	assert_true(hidden > last_seq);
-	sql_int("SELECT event_emit((SELECT id FROM institution WHERE code = "
+	itest_sql_int(
+		"SELECT event_emit((SELECT id FROM institution WHERE code = "
 		"'pjj75'), 'status', %" PRId64 ", NULL, NULL, 'spotted')",
 		sent[0].case_id);
 	{
@@ -292,11 +231,12 @@ static void test_each_delivery_one_record(void **state)
 			 seq);
 		wait_count(1, sql);
 	}
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE "
-				 "action = 'event.deliver' AND login = 'pjj' "
-				 "AND request_id = %" PRIu64,
-				 hidden),
-			 0);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE "
+			      "action = 'event.deliver' AND login = 'pjj' "
+			      "AND request_id = %" PRIu64,
+			      hidden),
+		0);
 	itest_close(w);
 }
 
@@ -312,13 +252,14 @@ static void test_who_read_lists_deliveries(void **state)
 	if (sent[0].case_id == 0)
 		skip();
 	snprintf(case_id, sizeof(case_id), "%" PRId64, sent[0].case_id);
-	doc = cli_json("auditor", ARGS("audit", "who-read", case_id));
+	doc = itest_cli_json_ok("auditor",
+				ITEST_ARGS("audit", "who-read", case_id));
 	json_array_foreach(json_object_get(doc, "readers"), i, r)
 	{
-		if (strcmp(str_of(r, "action"), "event.deliver") == 0 &&
-		    strcmp(str_of(r, "login"), "pjj") == 0) {
+		if (strcmp(itest_jstr(r, "action"), "event.deliver") == 0 &&
+		    strcmp(itest_jstr(r, "login"), "pjj") == 0) {
 			found = 1;
-			assert_string_equal(str_of(r, "institution_code"),
+			assert_string_equal(itest_jstr(r, "institution_code"),
 					    "pjj75");
 			/* The notice's event and the marker: two. */
 			assert_int_equal(
@@ -350,7 +291,7 @@ static void test_chain_covers_deliveries(void **state)
 		 " AND %" PRIu64,
 		 first_seq, last_seq);
 	wait_count(NOTICES, sql);
-	doc = cli_json("auditor", ARGS("audit", "verify"));
+	doc = itest_cli_json_ok("auditor", ITEST_ARGS("audit", "verify"));
 	if (!json_is_true(json_object_get(doc, "ok")))
 		fail_msg("audit verify failed: %s",
 			 json_dumps(doc, JSON_COMPACT));
@@ -378,17 +319,18 @@ static void test_delivery_recorded_across_shutdown(void **state)
 	assert_int_equal(nid, one.notice_id);
 	assert_int_equal(kill(itest_env()->daemon_pid, SIGTERM), 0);
 	for (i = 0; i < 150 && itest_daemon_alive(); i++)
-		sleep_ms(100);
+		itest_sleep_ms(100);
 	assert_false(itest_daemon_alive());
 	itest_close(s);
 	itest_close(w);
 	/* gone: what it recorded is in the database now, or never */
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE "
-				 "action = 'event.deliver' AND login = 'pjj' "
-				 "AND request_id = %" PRIu64
-				 " AND notice_id = %" PRId64,
-				 seq, one.notice_id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE "
+			      "action = 'event.deliver' AND login = 'pjj' "
+			      "AND request_id = %" PRIu64
+			      " AND notice_id = %" PRId64,
+			      seq, one.notice_id),
+		1);
 	assert_int_equal(itest_fixture("daemon-restart"), 0);
 	itest_env_reload();
 }

@@ -22,8 +22,6 @@
 
 #include "itest.h"
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 static char family[64];	 /* a family name of this run, spelt one way */
 static char family2[64]; /* ... and another */
 static long long p1, p2, p3, case1;
@@ -38,73 +36,6 @@ static const char *ids(long long v)
 	return buf[next];
 }
 
-static long long sql_int(const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return itest_psql_int(sql);
-}
-
-/* `maillage --json ARGS` as `login`; *status its exit status. */
-static json_t *cli(const char *login, const char *const *args, int *status,
-		   char **err)
-{
-	const struct itest_env *e = itest_env();
-	const char *argv[48];
-	char conf[ITEST_PATH_MAX + 32];
-	struct itest_output out;
-	json_t *doc;
-	size_t n = 0, i;
-
-	snprintf(conf, sizeof(conf), "%s/client/%s.conf", e->workdir, login);
-	argv[n++] = e->client_bin;
-	argv[n++] = "--config";
-	argv[n++] = conf;
-	argv[n++] = "--json";
-	for (i = 0; args[i] != NULL && n < 47; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	*status = itest_run(argv, 60, &out);
-	doc = json_loads(out.out, 0, NULL);
-	if (err != NULL)
-		*err = strdup(out.err);
-	itest_output_free(&out);
-	return doc;
-}
-
-static json_t *cli_ok(const char *login, const char *const *args)
-{
-	int status;
-	char *err = NULL;
-	json_t *doc = cli(login, args, &status, &err);
-
-	if (status != 0 || doc == NULL)
-		fail_msg("maillage %s %s as %s: exit %d: %s", args[0], args[1],
-			 login, status, err);
-	free(err);
-	return doc;
-}
-
-static long long jint(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_integer(v))
-		fail_msg("no integer \"%s\"", k);
-	return (long long)json_integer_value(v);
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-
-	return v != NULL ? v : "";
-}
-
 /* The candidate for person `p` in a JSON array, or NULL. */
 static json_t *candidate(json_t *a, long long p)
 {
@@ -113,7 +44,7 @@ static json_t *candidate(json_t *a, long long p)
 
 	json_array_foreach(a, i, c)
 	{
-		if (jint(c, "person_id") == p)
+		if (itest_jint(c, "person_id") == p)
 			return c;
 	}
 	return NULL;
@@ -138,28 +69,30 @@ static void test_variant_spelling_is_proposed(void **state)
 		family2[n] = l;
 		family2[n + 1] = '\0';
 	}
-	s = cli_ok("ase",
-		   ARGS("notice", "send", "--kind", "sighting", "--to", "pjj75",
-			"--given-name", "Mohamed", "--family-name", family,
-			"--birth-date", "2009-03-12", "--sex", "M",
-			"--nationality", "MA"));
-	p1 = jint(s, "person_id");
-	case1 = jint(s, "case_id");
+	s = itest_cli_json_ok("ase",
+			      ITEST_ARGS("notice", "send", "--kind", "sighting",
+					 "--to", "pjj75", "--given-name",
+					 "Mohamed", "--family-name", family,
+					 "--birth-date", "2009-03-12", "--sex",
+					 "M", "--nationality", "MA"));
+	p1 = itest_jint(s, "person_id");
+	case1 = itest_jint(s, "case_id");
 	assert_int_equal(json_array_size(json_object_get(s, "candidates")), 0);
 	json_decref(s);
 
 	/* another institution, another spelling, day and month swapped */
-	s = cli_ok("pjj",
-		   ARGS("notice", "send", "--kind", "sighting", "--to", "ase75",
-			"--given-name", "Muhammad", "--family-name", family2,
-			"--birth-date", "2009-12-03", "--sex", "M",
-			"--nationality", "MA"));
-	p2 = jint(s, "person_id");
+	s = itest_cli_json_ok("pjj",
+			      ITEST_ARGS("notice", "send", "--kind", "sighting",
+					 "--to", "ase75", "--given-name",
+					 "Muhammad", "--family-name", family2,
+					 "--birth-date", "2009-12-03", "--sex",
+					 "M", "--nationality", "MA"));
+	p2 = itest_jint(s, "person_id");
 	assert_true(p2 != p1);
 	c = candidate(json_object_get(s, "candidates"), p1);
 	if (c == NULL)
 		fail_msg("person %lld not proposed: %s", p1, json_dumps(s, 0));
-	assert_int_equal(jint(c, "open_case_id"), case1);
+	assert_int_equal(itest_jint(c, "open_case_id"), case1);
 	expl = json_string_value(json_object_get(c, "explanation"));
 	assert_non_null(strstr(expl, "given name"));
 	assert_non_null(strstr(expl, "birth date"));
@@ -168,7 +101,8 @@ static void test_variant_spelling_is_proposed(void **state)
 	json_decref(s);
 
 	/* seen elsewhere: the coordinators' stream has it, replayable */
-	assert_true(sql_int("SELECT count(*) FROM inst_event e JOIN account a "
+	assert_true(itest_sql_int(
+			    "SELECT count(*) FROM inst_event e JOIN account a "
 			    "ON a.institution_id = e.institution_id WHERE "
 			    "a.login = 'coord' AND e.what = 'seen_elsewhere' "
 			    "AND e.case_id = %lld AND e.notice_id IS NULL",
@@ -210,17 +144,17 @@ static void test_variant_spelling_is_proposed(void **state)
 					*nl++ = '\0';
 				ev = json_loads(line, 0, NULL);
 				if (ev != NULL &&
-				    strcmp(jstr(ev, "what"),
+				    strcmp(itest_jstr(ev, "what"),
 					   "seen_elsewhere") == 0 &&
-				    jint(ev, "case_id") == case1) {
+				    itest_jint(ev, "case_id") == case1) {
 					seen = 1;
 					assert_string_equal(
 						json_string_value(
 							json_object_get(
 								ev, "about")),
 						"pjj75");
-					assert_int_equal(jint(ev, "notice_id"),
-							 0);
+					assert_int_equal(
+						itest_jint(ev, "notice_id"), 0);
 				}
 				json_decref(ev);
 			}
@@ -233,11 +167,12 @@ static void test_variant_spelling_is_proposed(void **state)
 	}
 
 	/* waiting for a coordinator's review */
-	assert_int_equal(sql_int("SELECT count(*) FROM person_candidate WHERE "
-				 "person_id = %lld AND other_person_id = %lld "
-				 "AND state = 'open'",
-				 p2, p1),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM person_candidate WHERE "
+			      "person_id = %lld AND other_person_id = %lld "
+			      "AND state = 'open'",
+			      p2, p1),
+		1);
 }
 
 /* A partner learns only of the persons of its own cases. */
@@ -246,21 +181,24 @@ static void test_partner_sees_own_cases_only(void **state)
 	json_t *s;
 
 	(void)state;
-	s = cli_ok("police",
-		   ARGS("notice", "send", "--kind", "sighting", "--to", "tpe75",
-			"--given-name", "Mohamed", "--family-name", family,
-			"--birth-date", "2009-03-12", "--sex", "M"));
-	p3 = jint(s, "person_id");
+	s = itest_cli_json_ok(
+		"police",
+		ITEST_ARGS("notice", "send", "--kind", "sighting", "--to",
+			   "tpe75", "--given-name", "Mohamed", "--family-name",
+			   family, "--birth-date", "2009-03-12", "--sex", "M"));
+	p3 = itest_jint(s, "person_id");
 	assert_int_equal(json_array_size(json_object_get(s, "candidates")), 0);
 	json_decref(s);
 	/* the coordinators' queue has the pairs all the same */
-	assert_int_equal(sql_int("SELECT count(*) FROM person_candidate WHERE "
-				 "person_id = %lld AND other_person_id IN "
-				 "(%lld, %lld)",
-				 p3, p1, p2),
-			 2);
-	s = cli_ok("police", ARGS("person", "search", "--given-name", "Mohamed",
-				  "--family-name", family));
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM person_candidate WHERE "
+			      "person_id = %lld AND other_person_id IN "
+			      "(%lld, %lld)",
+			      p3, p1, p2),
+		2);
+	s = itest_cli_json_ok("police",
+			      ITEST_ARGS("person", "search", "--given-name",
+					 "Mohamed", "--family-name", family));
 	assert_non_null(candidate(json_object_get(s, "candidates"), p3));
 	assert_null(candidate(json_object_get(s, "candidates"), p1));
 	assert_null(candidate(json_object_get(s, "candidates"), p2));
@@ -272,28 +210,32 @@ static void test_coordinator_search(void **state)
 	json_t *s, *a;
 
 	(void)state;
-	s = cli_ok("coord",
-		   ARGS("person", "search", "--given-name", "Mohamed",
-			"--family-name", family, "--birth-date", "2009-03-12"));
+	s = itest_cli_json_ok("coord",
+			      ITEST_ARGS("person", "search", "--given-name",
+					 "Mohamed", "--family-name", family,
+					 "--birth-date", "2009-03-12"));
 	a = json_object_get(s, "candidates");
 	assert_non_null(candidate(a, p1));
 	assert_non_null(candidate(a, p2));
 	assert_non_null(candidate(a, p3));
 	/* the exact spelling and date first */
-	assert_true(jint(json_array_get(a, 0), "person_id") == p1 ||
-		    jint(json_array_get(a, 0), "person_id") == p3);
+	assert_true(itest_jint(json_array_get(a, 0), "person_id") == p1 ||
+		    itest_jint(json_array_get(a, 0), "person_id") == p3);
 	assert_true(json_is_true(
 		json_object_get(json_array_get(a, 0), "confident")));
 	json_decref(s);
 	/* --limit */
-	s = cli_ok("coord", ARGS("person", "search", "--given-name", "Mohamed",
-				 "--family-name", family, "--limit", "1"));
+	s = itest_cli_json_ok("coord",
+			      ITEST_ARGS("person", "search", "--given-name",
+					 "Mohamed", "--family-name", family,
+					 "--limit", "1"));
 	assert_int_equal(json_array_size(json_object_get(s, "candidates")), 1);
 	json_decref(s);
 	/* someone else entirely */
-	s = cli_ok("coord",
-		   ARGS("person", "search", "--given-name", "Ileana",
-			"--family-name", "Zzyxwq", "--birth-date", "1990"));
+	s = itest_cli_json_ok("coord",
+			      ITEST_ARGS("person", "search", "--given-name",
+					 "Ileana", "--family-name", "Zzyxwq",
+					 "--birth-date", "1990"));
 	assert_null(candidate(json_object_get(s, "candidates"), p1));
 	json_decref(s);
 }
@@ -305,24 +247,27 @@ static void test_refusals(void **state)
 	json_t *doc;
 
 	(void)state;
-	doc = cli("auditor",
-		  ARGS("person", "search", "--given-name", "Mohamed"), &status,
-		  &err);
+	doc = itest_cli_json(
+		"auditor",
+		ITEST_ARGS("person", "search", "--given-name", "Mohamed"),
+		&status, &err);
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "FORBIDDEN"));
 	json_decref(doc);
 	free(err);
-	doc = cli("coord",
-		  ARGS("person", "search", "--given-name", "Mohamed",
-		       "--birth-date", "2009-13-45"),
-		  &status, &err);
+	doc = itest_cli_json("coord",
+			     ITEST_ARGS("person", "search", "--given-name",
+					"Mohamed", "--birth-date",
+					"2009-13-45"),
+			     &status, &err);
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "birth_date"));
 	json_decref(doc);
 	free(err);
 	/* each search audited, without identity details */
-	assert_true(sql_int("SELECT count(*) FROM audit_event WHERE action = "
-			    "'person.search' AND outcome = 'refused'") >= 2);
+	assert_true(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE action = "
+			      "'person.search' AND outcome = 'refused'") >= 2);
 }
 
 /* No name in clear for matching: sealed encodings and keyed keys. */
@@ -331,14 +276,15 @@ static void test_nothing_in_clear(void **state)
 	char out[256];
 
 	(void)state;
-	assert_true(sql_int("SELECT count(*) FROM identity_encoding ie JOIN "
-			    "identity_assertion ia ON ia.id = ie.identity_id "
-			    "WHERE ia.person_id = %lld",
-			    p1) == 1);
-	assert_true(sql_int("SELECT count(*) FROM identity_block b JOIN "
-			    "identity_encoding ie ON ie.identity_id = "
-			    "b.identity_id WHERE ie.person_id = %lld",
-			    p1) >= 4);
+	assert_true(
+		itest_sql_int("SELECT count(*) FROM identity_encoding ie JOIN "
+			      "identity_assertion ia ON ia.id = ie.identity_id "
+			      "WHERE ia.person_id = %lld",
+			      p1) == 1);
+	assert_true(itest_sql_int("SELECT count(*) FROM identity_block b JOIN "
+				  "identity_encoding ie ON ie.identity_id = "
+				  "b.identity_id WHERE ie.person_id = %lld",
+				  p1) >= 4);
 	snprintf(out, sizeof(out),
 		 "SELECT count(*) FROM identity_encoding WHERE "
 		 "position(convert_to('%s', 'UTF8') IN rec) > 0 OR "
@@ -377,13 +323,14 @@ static void fingerprint(long long a, long long b, char *out, size_t len)
 static long long send_about(const char *login, const char *to,
 			    const char *given, long long *case_id)
 {
-	json_t *s = cli_ok(login,
-			   ARGS("notice", "send", "--kind", "sighting", "--to",
-				to, "--given-name", given, "--family-name",
-				family, "--birth-date", "2011-05-06"));
-	long long p = jint(s, "person_id");
+	json_t *s = itest_cli_json_ok(
+		login,
+		ITEST_ARGS("notice", "send", "--kind", "sighting", "--to", to,
+			   "--given-name", given, "--family-name", family,
+			   "--birth-date", "2011-05-06"));
+	long long p = itest_jint(s, "person_id");
 
-	*case_id = jint(s, "case_id");
+	*case_id = itest_jint(s, "case_id");
 	json_decref(s);
 	return p;
 }
@@ -395,17 +342,18 @@ static long long send_about(const char *login, const char *to,
 static long long merge_entry(const char *login, long long case_id,
 			     const char *what, long long link)
 {
-	json_t *v = cli_ok(login, ARGS("case", "show", ids(case_id)));
+	json_t *v = itest_cli_json_ok(login,
+				      ITEST_ARGS("case", "show", ids(case_id)));
 	json_t *evs = json_object_get(v, "events"), *e;
 	long long other = -1;
 	size_t i;
 
 	json_array_foreach(evs, i, e)
 	{
-		if (strcmp(jstr(e, "what"), what) != 0)
+		if (strcmp(itest_jstr(e, "what"), what) != 0)
 			continue;
-		assert_int_equal(jint(e, "link_id"), link);
-		other = jint(e, "other_case_id");
+		assert_int_equal(itest_jint(e, "link_id"), link);
+		other = itest_jint(e, "other_case_id");
 	}
 	json_decref(v);
 	return other;
@@ -426,39 +374,44 @@ static void test_link_unlink_exactly(void **state)
 	fingerprint(a, b, before, sizeof(before));
 
 	/* partners may not decide */
-	json_decref(cli("ase",
-			ARGS("person", "link", ids(a), ids(b), "--reason", "x"),
-			&status, &err));
+	json_decref(itest_cli_json(
+		"ase",
+		ITEST_ARGS("person", "link", ids(a), ids(b), "--reason", "x"),
+		&status, &err));
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "FORBIDDEN"));
 	free(err);
 
-	l = cli_ok("coord", ARGS("person", "link", ids(a), ids(b), "--reason",
-				 "Meme photo, meme ecole"));
-	link = jint(l, "link_id");
-	assert_int_equal(jint(l, "open_case_id"), ca);
-	assert_true(jint(l, "moved") >= 3);
+	l = itest_cli_json_ok("coord",
+			      ITEST_ARGS("person", "link", ids(a), ids(b),
+					 "--reason", "Meme photo, meme ecole"));
+	link = itest_jint(l, "link_id");
+	assert_int_equal(itest_jint(l, "open_case_id"), ca);
+	assert_true(itest_jint(l, "moved") >= 3);
 	json_decref(l);
 	/* one person, one open case holding both timelines and parties */
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE case_id = "
-				 "%lld",
-				 ca),
-			 2);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_party WHERE "
-				 "case_id = %lld AND institution_id IN "
-				 "(SELECT id FROM institution WHERE code IN "
-				 "('police75', 'tpe75'))",
-				 ca),
-			 2);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_file WHERE id = "
-				 "%lld AND status = 'closed'",
-				 cb),
-			 1);
-	v = cli_ok("coord", ARGS("case", "show", ids(ca)));
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice WHERE case_id = "
+			      "%lld",
+			      ca),
+		2);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM case_party WHERE "
+			      "case_id = %lld AND institution_id IN "
+			      "(SELECT id FROM institution WHERE code IN "
+			      "('police75', 'tpe75'))",
+			      ca),
+		2);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM case_file WHERE id = "
+			      "%lld AND status = 'closed'",
+			      cb),
+		1);
+	v = itest_cli_json_ok("coord", ITEST_ARGS("case", "show", ids(ca)));
 	assert_int_equal(json_array_size(json_object_get(v, "identities")), 2);
 	json_decref(v);
 	/* one person, both names, who said which */
-	v = cli_ok("coord", ARGS("person", "show", ids(a)));
+	v = itest_cli_json_ok("coord", ITEST_ARGS("person", "show", ids(a)));
 	assert_int_equal(json_array_size(json_object_get(v, "identities")), 2);
 	{
 		char *dump = json_dumps(v, 0);
@@ -469,12 +422,12 @@ static void test_link_unlink_exactly(void **state)
 	}
 	assert_int_equal(json_array_size(json_object_get(v, "cases")), 2);
 	json_decref(v);
-	v = cli_ok("coord", ARGS("person", "show", ids(b)));
-	assert_int_equal(jint(v, "merged_into"), a);
+	v = itest_cli_json_ok("coord", ITEST_ARGS("person", "show", ids(b)));
+	assert_int_equal(itest_jint(v, "merged_into"), a);
 	assert_int_equal(json_array_size(json_object_get(v, "identities")), 0);
 	json_decref(v);
 	/* the police, party of the merged case, follows it */
-	v = cli_ok("police", ARGS("case", "show", ids(ca)));
+	v = itest_cli_json_ok("police", ITEST_ARGS("case", "show", ids(ca)));
 	json_decref(v);
 	/*
 	 * the kept case's timeline tells of the merge; the merged case is
@@ -494,18 +447,18 @@ static void test_link_unlink_exactly(void **state)
 		itest_output_free(&out);
 	}
 	/* linked persons cannot be linked again */
-	json_decref(
-		cli("coord",
-		    ARGS("person", "link", ids(b), ids(a), "--reason", "again"),
-		    &status, &err));
+	json_decref(itest_cli_json("coord",
+				   ITEST_ARGS("person", "link", ids(b), ids(a),
+					      "--reason", "again"),
+				   &status, &err));
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "CONFLICT"));
 	free(err);
 
-	l = cli_ok("coord", ARGS("person", "unlink", ids(link), "--reason",
-				 "Deux freres"));
-	assert_int_equal(jint(l, "person_id"), a);
-	assert_int_equal(jint(l, "other_person_id"), b);
+	l = itest_cli_json_ok("coord", ITEST_ARGS("person", "unlink", ids(link),
+						  "--reason", "Deux freres"));
+	assert_int_equal(itest_jint(l, "person_id"), a);
+	assert_int_equal(itest_jint(l, "other_person_id"), b);
 	json_decref(l);
 	fingerprint(a, b, after, sizeof(after));
 	assert_string_equal(before, after);
@@ -515,37 +468,41 @@ static void test_link_unlink_exactly(void **state)
 	assert_int_equal(merge_entry("coord", cb, "unmerged", link), ca);
 	assert_int_equal(merge_entry("ase", ca, "unmerged", link), 0);
 	/* apart again: ase is no party of b's case, b is unknown to it */
-	json_decref(cli("ase", ARGS("person", "show", ids(b)), &status, &err));
+	json_decref(itest_cli_json("ase", ITEST_ARGS("person", "show", ids(b)),
+				   &status, &err));
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "NOT_FOUND"));
 	free(err);
-	v = cli_ok("ase", ARGS("person", "show", ids(a)));
+	v = itest_cli_json_ok("ase", ITEST_ARGS("person", "show", ids(a)));
 	assert_int_equal(json_array_size(json_object_get(v, "identities")), 1);
 	json_decref(v);
-	assert_int_equal(sql_int("SELECT count(*) FROM person WHERE id = %lld "
-				 "AND merged_into IS NULL",
-				 b),
-			 1);
-	json_decref(
-		cli("coord",
-		    ARGS("person", "unlink", ids(link), "--reason", "again"),
-		    &status, &err));
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM person WHERE id = %lld "
+			      "AND merged_into IS NULL",
+			      b),
+		1);
+	json_decref(itest_cli_json(
+		"coord",
+		ITEST_ARGS("person", "unlink", ids(link), "--reason", "again"),
+		&status, &err));
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "CONFLICT"));
 	free(err);
 	/* audited with who and which persons; the reasons sealed */
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE "
-				 "action IN ('person.link', 'person.unlink') "
-				 "AND outcome = 'ok' AND person_id = %lld",
-				 a),
-			 2);
-	assert_int_equal(sql_int("SELECT count(*) FROM person_link WHERE id = "
-				 "%lld AND reason_enc IS NOT NULL AND "
-				 "unlink_reason_enc IS NOT NULL AND "
-				 "position(convert_to('photo', 'UTF8') IN "
-				 "reason_enc) = 0",
-				 link),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE "
+			      "action IN ('person.link', 'person.unlink') "
+			      "AND outcome = 'ok' AND person_id = %lld",
+			      a),
+		2);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM person_link WHERE id = "
+			      "%lld AND reason_enc IS NOT NULL AND "
+			      "unlink_reason_enc IS NOT NULL AND "
+			      "position(convert_to('photo', 'UTF8') IN "
+			      "reason_enc) = 0",
+			      link),
+		1);
 }
 
 /* Links are undone last first; a merged person takes no new notice. */
@@ -562,39 +519,44 @@ static void test_chained_links(void **state)
 	b = send_about("police", "tpe75", "Chainb", &cb);
 	c3 = send_about("pjj", "hlr", "Chainc", &cc);
 	fingerprint(a, b, before, sizeof(before));
-	l = cli_ok("coord",
-		   ARGS("person", "link", ids(a), ids(b), "--reason", "un"));
-	l1 = jint(l, "link_id");
+	l = itest_cli_json_ok("coord", ITEST_ARGS("person", "link", ids(a),
+						  ids(b), "--reason", "un"));
+	l1 = itest_jint(l, "link_id");
 	json_decref(l);
-	l = cli_ok("coord",
-		   ARGS("person", "link", ids(c3), ids(a), "--reason", "deux"));
-	l3 = jint(l, "link_id");
+	l = itest_cli_json_ok("coord", ITEST_ARGS("person", "link", ids(c3),
+						  ids(a), "--reason", "deux"));
+	l3 = itest_jint(l, "link_id");
 	json_decref(l);
 	/* b and a are now c3's: a notice about a is refused */
-	json_decref(cli("ase",
-			ARGS("notice", "send", "--kind", "followup", "--to",
-			     "pjj75", "--person", ids(a)),
-			&status, &err));
+	json_decref(itest_cli_json("ase",
+				   ITEST_ARGS("notice", "send", "--kind",
+					      "followup", "--to", "pjj75",
+					      "--person", ids(a)),
+				   &status, &err));
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "person_id"));
 	free(err);
 	/* the first link cannot be undone before the second */
-	json_decref(cli("coord",
-			ARGS("person", "unlink", ids(l1), "--reason", "x"),
-			&status, &err));
+	json_decref(itest_cli_json(
+		"coord",
+		ITEST_ARGS("person", "unlink", ids(l1), "--reason", "x"),
+		&status, &err));
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "CONFLICT"));
 	free(err);
-	json_decref(cli_ok("coord", ARGS("person", "unlink", ids(l3),
-					 "--reason", "trois")));
-	json_decref(cli_ok("coord", ARGS("person", "unlink", ids(l1),
-					 "--reason", "quatre")));
+	json_decref(itest_cli_json_ok(
+		"coord",
+		ITEST_ARGS("person", "unlink", ids(l3), "--reason", "trois")));
+	json_decref(itest_cli_json_ok(
+		"coord",
+		ITEST_ARGS("person", "unlink", ids(l1), "--reason", "quatre")));
 	fingerprint(a, b, after, sizeof(after));
 	assert_string_equal(before, after);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE case_id = "
-				 "%lld",
-				 cc),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice WHERE case_id = "
+			      "%lld",
+			      cc),
+		1);
 }
 
 static void test_review_queue(void **state)
@@ -604,7 +566,8 @@ static void test_review_queue(void **state)
 	char *err = NULL;
 
 	(void)state;
-	q = cli_ok("coord", ARGS("person", "candidates", "--limit", "1000"));
+	q = itest_cli_json_ok(
+		"coord", ITEST_ARGS("person", "candidates", "--limit", "1000"));
 	{
 		size_t i;
 		json_t *p;
@@ -612,28 +575,31 @@ static void test_review_queue(void **state)
 
 		json_array_foreach(json_object_get(q, "pairs"), i, p)
 		{
-			found |= jint(p, "person_id") == p3 &&
-				 jint(p, "other_person_id") == p1;
+			found |= itest_jint(p, "person_id") == p3 &&
+				 itest_jint(p, "other_person_id") == p1;
 		}
 		assert_true(found);
 	}
 	json_decref(q);
-	q = cli_ok("coord", ARGS("person", "dismiss", ids(p1), ids(p3),
-				 "--reason", "Pas le meme age"));
+	q = itest_cli_json_ok("coord",
+			      ITEST_ARGS("person", "dismiss", ids(p1), ids(p3),
+					 "--reason", "Pas le meme age"));
 	json_decref(q);
-	assert_int_equal(sql_int("SELECT count(*) FROM person_candidate WHERE "
-				 "person_id = %lld AND other_person_id = %lld "
-				 "AND state = 'dismissed'",
-				 p3, p1),
-			 1);
-	json_decref(cli("coord",
-			ARGS("person", "dismiss", ids(p1), ids(p3), "--reason",
-			     "again"),
-			&status, &err));
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM person_candidate WHERE "
+			      "person_id = %lld AND other_person_id = %lld "
+			      "AND state = 'dismissed'",
+			      p3, p1),
+		1);
+	json_decref(itest_cli_json("coord",
+				   ITEST_ARGS("person", "dismiss", ids(p1),
+					      ids(p3), "--reason", "again"),
+				   &status, &err));
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "NOT_FOUND"));
 	free(err);
-	json_decref(cli("ase", ARGS("person", "candidates"), &status, &err));
+	json_decref(itest_cli_json("ase", ITEST_ARGS("person", "candidates"),
+				   &status, &err));
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "FORBIDDEN"));
 	free(err);
@@ -671,6 +637,17 @@ static void daemon_conf_tail(const char *line)
  * case, the link is audited and in the timeline, and a coordinator can
  * undo it.
  */
+/* A sighting of Karima FAM, born 2010-07-21, from `login` to `to`. */
+static json_t *send_karima(const char *login, const char *to, const char *fam)
+{
+	return itest_cli_json_ok(
+		login,
+		ITEST_ARGS("notice", "send", "--kind", "sighting", "--to", to,
+			   "--given-name", "Karima", "--family-name", fam,
+			   "--birth-date", "2010-07-21", "--sex", "F",
+			   "--nationality", "DZ"));
+}
+
 static void test_policy_links_at_once(void **state)
 {
 	char fam[32];
@@ -686,58 +663,54 @@ static void test_policy_links_at_once(void **state)
 		fam[n] = (char)('a' + (u >> (4 * i)) % 26);
 		fam[n + 1] = '\0';
 	}
-	s = cli_ok("ase",
-		   ARGS("notice", "send", "--kind", "sighting", "--to", "pjj75",
-			"--given-name", "Karima", "--family-name", fam,
-			"--birth-date", "2010-07-21", "--sex", "F",
-			"--nationality", "DZ"));
-	a = jint(s, "person_id");
-	ca = jint(s, "case_id");
-	assert_int_equal(jint(s, "link_id"), 0);
+	s = send_karima("ase", "pjj75", fam);
+	a = itest_jint(s, "person_id");
+	ca = itest_jint(s, "case_id");
+	assert_int_equal(itest_jint(s, "link_id"), 0);
 	json_decref(s);
 
 	/* max_candidates 1: the rule still sees every candidate */
 	daemon_conf_tail("auto_link_threshold = 250\nmax_candidates = 1");
-	s = cli_ok("police",
-		   ARGS("notice", "send", "--kind", "sighting", "--to", "tpe75",
-			"--given-name", "Karima", "--family-name", fam,
-			"--birth-date", "2010-07-21", "--sex", "F",
-			"--nationality", "DZ"));
-	link = jint(s, "link_id");
-	n2 = jint(s, "notice_id");
+	s = send_karima("police", "tpe75", fam);
+	link = itest_jint(s, "link_id");
+	n2 = itest_jint(s, "notice_id");
 	if (link <= 0)
 		fail_msg("not linked: %s", json_dumps(s, 0));
-	assert_int_equal(jint(s, "person_id"), a);
-	assert_int_equal(jint(s, "case_id"), ca);
+	assert_int_equal(itest_jint(s, "person_id"), a);
+	assert_int_equal(itest_jint(s, "case_id"), ca);
 	assert_true(json_is_false(json_object_get(s, "new_person")));
 	assert_true(json_is_false(json_object_get(s, "new_case")));
 	assert_int_equal(
-		jint(json_array_get(json_object_get(s, "candidates"), 0),
-		     "person_id"),
+		itest_jint(json_array_get(json_object_get(s, "candidates"), 0),
+			   "person_id"),
 		a);
 	json_decref(s);
 	/* the notice is in the known child's case; the link is the policy's */
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE id = %lld "
-				 "AND person_id = %lld AND case_id = %lld",
-				 n2, a, ca),
-			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM person_link WHERE id = "
-				 "%lld AND kept_person = %lld AND linked_by IS "
-				 "NULL AND reason_enc IS NULL AND "
-				 "auto_notice_id = %lld AND auto_score >= 25",
-				 link, a, n2),
-			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE "
-				 "action = 'person.autolink' AND outcome = "
-				 "'ok' AND login = 'police' AND person_id = "
-				 "%lld AND notice_id = %lld AND case_id = %lld",
-				 a, n2, ca),
-			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM person_candidate WHERE "
-				 "other_person_id = %lld AND state = 'linked' "
-				 "AND notice_id = %lld",
-				 a, n2),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice WHERE id = %lld "
+			      "AND person_id = %lld AND case_id = %lld",
+			      n2, a, ca),
+		1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM person_link WHERE id = "
+			      "%lld AND kept_person = %lld AND linked_by IS "
+			      "NULL AND reason_enc IS NULL AND "
+			      "auto_notice_id = %lld AND auto_score >= 25",
+			      link, a, n2),
+		1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE "
+			      "action = 'person.autolink' AND outcome = "
+			      "'ok' AND login = 'police' AND person_id = "
+			      "%lld AND notice_id = %lld AND case_id = %lld",
+			      a, n2, ca),
+		1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM person_candidate WHERE "
+			      "other_person_id = %lld AND state = 'linked' "
+			      "AND notice_id = %lld",
+			      a, n2),
+		1);
 	{
 		struct itest_output out;
 
@@ -748,36 +721,33 @@ static void test_policy_links_at_once(void **state)
 		itest_output_free(&out);
 	}
 	/* coordinators find it on the person (others do not see links) */
-	v = cli_ok("coord", ARGS("person", "show", ids(a)));
+	v = itest_cli_json_ok("coord", ITEST_ARGS("person", "show", ids(a)));
 	{
 		json_t *l = json_array_get(json_object_get(v, "links"), 0);
 
 		assert_non_null(l);
-		assert_int_equal(jint(l, "link_id"), link);
+		assert_int_equal(itest_jint(l, "link_id"), link);
 		assert_true(json_is_true(json_object_get(l, "automatic")));
-		assert_int_equal(jint(l, "notice_id"), n2);
-		assert_string_equal(jstr(l, "linked_by"), "");
+		assert_int_equal(itest_jint(l, "notice_id"), n2);
+		assert_string_equal(itest_jstr(l, "linked_by"), "");
 	}
 	json_decref(v);
-	v = cli_ok("ase", ARGS("person", "show", ids(a)));
+	v = itest_cli_json_ok("ase", ITEST_ARGS("person", "show", ids(a)));
 	assert_int_equal(json_array_size(json_object_get(v, "links")), 0);
 	json_decref(v);
 	/* a coordinator undoes it like any link */
-	v = cli_ok("coord", ARGS("person", "unlink", ids(link), "--reason",
-				 "Homonymes"));
-	assert_int_equal(jint(v, "person_id"), a);
+	v = itest_cli_json_ok("coord", ITEST_ARGS("person", "unlink", ids(link),
+						  "--reason", "Homonymes"));
+	assert_int_equal(itest_jint(v, "person_id"), a);
 	json_decref(v);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE id = %lld "
-				 "AND person_id <> %lld AND case_id <> %lld",
-				 n2, a, ca),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice WHERE id = %lld "
+			      "AND person_id <> %lld AND case_id <> %lld",
+			      n2, a, ca),
+		1);
 	/* now two persons fit: nothing is linked, a coordinator decides */
-	s = cli_ok("ase",
-		   ARGS("notice", "send", "--kind", "sighting", "--to", "pjj75",
-			"--given-name", "Karima", "--family-name", fam,
-			"--birth-date", "2010-07-21", "--sex", "F",
-			"--nationality", "DZ"));
-	assert_int_equal(jint(s, "link_id"), 0);
+	s = send_karima("ase", "pjj75", fam);
+	assert_int_equal(itest_jint(s, "link_id"), 0);
 	assert_true(json_is_true(json_object_get(s, "new_person")));
 	assert_true(json_array_size(json_object_get(s, "candidates")) <= 1);
 	json_decref(s);

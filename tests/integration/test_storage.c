@@ -43,53 +43,6 @@ static const char *ids(long long v)
 	return buf[next];
 }
 
-/* `maillage --json ARGS` as `login`: must succeed; the JSON document. */
-static json_t *cli_json(const char *login, const char *const *args)
-{
-	const struct itest_env *e = itest_env();
-	const char *argv[48];
-	char conf[ITEST_PATH_MAX + 32];
-	struct itest_output out;
-	json_error_t jerr;
-	json_t *doc;
-	size_t n = 0, i;
-
-	snprintf(conf, sizeof(conf), "%s/client/%s.conf", e->workdir, login);
-	argv[n++] = e->client_bin;
-	argv[n++] = "--config";
-	argv[n++] = conf;
-	argv[n++] = "--json";
-	for (i = 0; args[i] != NULL && n < 47; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if (itest_run(argv, 60, &out) != 0)
-		fail_msg("maillage %s %s: exit %d\n%s%s", args[0], args[1],
-			 out.status, out.out, out.err);
-	doc = json_loads(out.out, 0, &jerr);
-	if (doc == NULL)
-		fail_msg("not JSON: %s", out.out);
-	itest_output_free(&out);
-	return doc;
-}
-
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-static long long jint(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_integer(v))
-		fail_msg("no integer \"%s\"", k);
-	return (long long)json_integer_value(v);
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /* `maillaged -c WORKDIR/maillaged.conf ARGS`: exit status, output kept. */
 static int daemon_cmd(struct itest_output *out, const char *a1, const char *a2,
 		      const char *a3)
@@ -109,17 +62,6 @@ static int daemon_cmd(struct itest_output *out, const char *a1, const char *a2,
 	return itest_run(argv, 120, out);
 }
 
-static long long sql_int(const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return itest_psql_int(sql);
-}
-
 static void sql_do(const char *fmt, ...)
 {
 	char sql[2048], out[256];
@@ -136,10 +78,11 @@ static void sql_do(const char *fmt, ...)
 static json_t *send_named(const char *given, const char *family,
 			  const char *text)
 {
-	return cli_json("ase", ARGS("notice", "send", "--kind", "sighting",
-				    "--to", "pjj75", "--given-name", given,
-				    "--family-name", family, "--birth-date",
-				    "2010-02-03", "--text", text));
+	return itest_cli_json_ok(
+		"ase", ITEST_ARGS("notice", "send", "--kind", "sighting",
+				  "--to", "pjj75", "--given-name", given,
+				  "--family-name", family, "--birth-date",
+				  "2010-02-03", "--text", text));
 }
 
 /* Whether `needle` occurs in the file at `path`. */
@@ -193,61 +136,66 @@ static void test_round_trip_and_dump(void **state)
 
 	(void)state;
 	fill_secrets();
-	sent = cli_json("ase", ARGS("notice", "send", "--kind", "referral",
-				    "--to", "pjj75", "--given-name", secrets[0],
-				    "--family-name", secrets[1], "--birth-date",
-				    secrets[8], "--place", secrets[3], "--text",
-				    secrets[2], "--informed", "no",
-				    "--informed-note", secrets[4]));
-	notice = jint(sent, "notice_id");
-	sealed_case = jint(sent, "case_id");
+	sent = itest_cli_json_ok(
+		"ase",
+		ITEST_ARGS("notice", "send", "--kind", "referral", "--to",
+			   "pjj75", "--given-name", secrets[0], "--family-name",
+			   secrets[1], "--birth-date", secrets[8], "--place",
+			   secrets[3], "--text", secrets[2], "--informed", "no",
+			   "--informed-note", secrets[4]));
+	notice = itest_jint(sent, "notice_id");
+	sealed_case = itest_jint(sent, "case_id");
 	json_decref(sent);
-	json_decref(cli_json("pjj",
-			     ARGS("ack", ids(notice), "--state", "declined",
+	json_decref(itest_cli_json_ok(
+		"pjj", ITEST_ARGS("ack", ids(notice), "--state", "declined",
 				  "--reason", "other", "--note", secrets[5])));
-	json_decref(cli_json("coord",
-			     ARGS("case", "status", ids(sealed_case),
-				  "presumed_victim", "--note", secrets[6])));
-	json_decref(cli_json("coord", ARGS("case", "close", ids(sealed_case),
-					   "--reason", secrets[7])));
+	json_decref(itest_cli_json_ok(
+		"coord", ITEST_ARGS("case", "status", ids(sealed_case),
+				    "presumed_victim", "--note", secrets[6])));
+	json_decref(itest_cli_json_ok(
+		"coord", ITEST_ARGS("case", "close", ids(sealed_case),
+				    "--reason", secrets[7])));
 
 	/* read back whole by those entitled */
-	view = cli_json("coord", ARGS("case", "show", ids(sealed_case)));
+	view = itest_cli_json_ok("coord",
+				 ITEST_ARGS("case", "show", ids(sealed_case)));
 	n = json_array_get(json_object_get(view, "notices"), 0);
-	assert_string_equal(jstr(n, "text"), secrets[2]);
-	assert_string_equal(jstr(n, "informed_note"), secrets[4]);
+	assert_string_equal(itest_jstr(n, "text"), secrets[2]);
+	assert_string_equal(itest_jstr(n, "informed_note"), secrets[4]);
 	assert_string_equal(
-		jstr(json_array_get(json_object_get(n, "recipients"), 0),
-		     "note"),
+		itest_jstr(json_array_get(json_object_get(n, "recipients"), 0),
+			   "note"),
 		secrets[5]);
 	ia = json_object_get(
 		json_array_get(json_object_get(view, "identities"), 0),
 		"identity");
-	assert_string_equal(jstr(ia, "given_name"), secrets[0]);
-	assert_string_equal(jstr(ia, "family_name"), secrets[1]);
-	assert_string_equal(jstr(ia, "birth_date"), secrets[8]);
-	assert_string_equal(jstr(ia, "place_seen"), secrets[3]);
-	assert_string_equal(jstr(view, "close_reason"), secrets[7]);
-	assert_non_null(strstr(jstr(view, "person_label"), secrets[0]));
+	assert_string_equal(itest_jstr(ia, "given_name"), secrets[0]);
+	assert_string_equal(itest_jstr(ia, "family_name"), secrets[1]);
+	assert_string_equal(itest_jstr(ia, "birth_date"), secrets[8]);
+	assert_string_equal(itest_jstr(ia, "place_seen"), secrets[3]);
+	assert_string_equal(itest_jstr(view, "close_reason"), secrets[7]);
+	assert_non_null(strstr(itest_jstr(view, "person_label"), secrets[0]));
 	{
 		int status_note = 0, close_note = 0;
 		json_array_foreach(json_object_get(view, "events"), i, ev)
 		{
 			status_note |=
-				strcmp(jstr(ev, "note"), secrets[6]) == 0;
-			close_note |= strcmp(jstr(ev, "note"), secrets[7]) == 0;
+				strcmp(itest_jstr(ev, "note"), secrets[6]) == 0;
+			close_note |=
+				strcmp(itest_jstr(ev, "note"), secrets[7]) == 0;
 		}
 		assert_true(status_note && close_note);
 	}
 	json_decref(view);
 
 	/* nothing of it in clear in the database */
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE id = %lld"
-				 " AND body = '' AND informed_note IS NULL"
-				 " AND body_enc IS NOT NULL"
-				 " AND informed_note_enc IS NOT NULL",
-				 notice),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice WHERE id = %lld"
+			      " AND body = '' AND informed_note IS NULL"
+			      " AND body_enc IS NOT NULL"
+			      " AND informed_note_enc IS NOT NULL",
+			      notice),
+		1);
 	snprintf(dump, sizeof(dump), "%s/vault-dump.sql", e->workdir);
 	{
 		const char *argv[] = {"/usr/lib/postgresql/15/bin/pg_dump",
@@ -278,9 +226,9 @@ static void test_moved_value(void **state)
 	(void)state;
 	a = send_named("Moved", "Alpha", "Premier texte");
 	b = send_named("Moved", "Beta", "Second texte");
-	na = jint(a, "notice_id");
-	nb = jint(b, "notice_id");
-	ca = jint(a, "case_id");
+	na = itest_jint(a, "notice_id");
+	nb = itest_jint(b, "notice_id");
+	ca = itest_jint(a, "case_id");
 	json_decref(a);
 	json_decref(b);
 	{
@@ -312,34 +260,34 @@ static void test_moved_value(void **state)
 /* The count of sealed values under a key other than `key`. */
 static long long sealed_not_under(int key)
 {
-	return sql_int("SELECT (SELECT count(*) FROM notice WHERE "
-		       "vault_key_id(body_enc)"
-		       " <> %d OR vault_key_id(informed_note_enc) <> %d)"
-		       " + (SELECT count(*) FROM identity_assertion WHERE"
-		       " vault_key_id(given_name_enc) <> %d"
-		       " OR vault_key_id(family_name_enc) <> %d"
-		       " OR vault_key_id(birth_date_enc) <> %d"
-		       " OR vault_key_id(place_seen_enc) <> %d)"
-		       " + (SELECT count(*) FROM notice_recipient"
-		       " WHERE vault_key_id(note_enc) <> %d)"
-		       " + (SELECT count(*) FROM case_file"
-		       " WHERE vault_key_id(close_reason_enc) <> %d)"
-		       " + (SELECT count(*) FROM case_event"
-		       " WHERE vault_key_id(note_enc) <> %d)"
-		       " + (SELECT count(*) FROM identity_encoding"
-		       " WHERE vault_key_id(rec) <> %d)"
-		       " + (SELECT count(*) FROM person_link"
-		       " WHERE vault_key_id(reason_enc) <> %d"
-		       " OR vault_key_id(unlink_reason_enc) <> %d)"
-		       " + (SELECT count(*) FROM person_candidate"
-		       " WHERE vault_key_id(reason_enc) <> %d)",
-		       key, key, key, key, key, key, key, key, key, key, key,
-		       key, key);
+	return itest_sql_int("SELECT (SELECT count(*) FROM notice WHERE "
+			     "vault_key_id(body_enc)"
+			     " <> %d OR vault_key_id(informed_note_enc) <> %d)"
+			     " + (SELECT count(*) FROM identity_assertion WHERE"
+			     " vault_key_id(given_name_enc) <> %d"
+			     " OR vault_key_id(family_name_enc) <> %d"
+			     " OR vault_key_id(birth_date_enc) <> %d"
+			     " OR vault_key_id(place_seen_enc) <> %d)"
+			     " + (SELECT count(*) FROM notice_recipient"
+			     " WHERE vault_key_id(note_enc) <> %d)"
+			     " + (SELECT count(*) FROM case_file"
+			     " WHERE vault_key_id(close_reason_enc) <> %d)"
+			     " + (SELECT count(*) FROM case_event"
+			     " WHERE vault_key_id(note_enc) <> %d)"
+			     " + (SELECT count(*) FROM identity_encoding"
+			     " WHERE vault_key_id(rec) <> %d)"
+			     " + (SELECT count(*) FROM person_link"
+			     " WHERE vault_key_id(reason_enc) <> %d"
+			     " OR vault_key_id(unlink_reason_enc) <> %d)"
+			     " + (SELECT count(*) FROM person_candidate"
+			     " WHERE vault_key_id(reason_enc) <> %d)",
+			     key, key, key, key, key, key, key, key, key, key,
+			     key, key, key);
 }
 
 static long long clear_values(void)
 {
-	return sql_int(
+	return itest_sql_int(
 		"SELECT (SELECT count(*) FROM notice WHERE body <> ''"
 		" OR informed_note IS NOT NULL)"
 		" + (SELECT count(*) FROM identity_assertion WHERE"
@@ -366,8 +314,8 @@ static void test_rotate_key(void **state)
 	assert_non_null(secrets[0][0] != '\0' ? secrets[0] : NULL);
 	/* a clear text as stored before encryption at rest */
 	s = send_named("Legacy", "Gamma", "sera remplace");
-	legacy_notice = jint(s, "notice_id");
-	legacy_case = jint(s, "case_id");
+	legacy_notice = itest_jint(s, "notice_id");
+	legacy_case = itest_jint(s, "case_id");
 	json_decref(s);
 	sql_do("UPDATE notice SET body = 'Ancien texte en clair', body_enc = "
 	       "NULL WHERE id = %lld",
@@ -386,18 +334,19 @@ static void test_rotate_key(void **state)
 	assert_int_equal(kill(e->daemon_pid, SIGHUP), 0);
 	for (i = 0; i < 50; i++) {
 		s = send_named("After", "Reload", "apres rechargement");
-		fresh = jint(s, "notice_id");
+		fresh = itest_jint(s, "notice_id");
 		json_decref(s);
-		if (sql_int("SELECT vault_key_id(body_enc) FROM notice "
-			    "WHERE id = %lld",
-			    fresh) == 2)
+		if (itest_sql_int("SELECT vault_key_id(body_enc) FROM notice "
+				  "WHERE id = %lld",
+				  fresh) == 2)
 			break;
 		usleep(100 * 1000);
 	}
 	assert_true(i < 50);
 	assert_true(sealed_not_under(2) > 0);
 	/* matching encodings are sealed too, and rotate with the rest */
-	assert_true(sql_int("SELECT count(*) FROM identity_encoding") > 0);
+	assert_true(itest_sql_int("SELECT count(*) FROM identity_encoding") >
+		    0);
 
 	assert_int_equal(daemon_cmd(&out, "rotate-key", "--batch", "7"), 0);
 	assert_non_null(strstr(out.out, "1 clear values sealed"));
@@ -406,7 +355,8 @@ static void test_rotate_key(void **state)
 	assert_int_equal(clear_values(), 0);
 
 	/* everything still reads */
-	view = cli_json("coord", ARGS("case", "show", ids(sealed_case)));
+	view = itest_cli_json_ok("coord",
+				 ITEST_ARGS("case", "show", ids(sealed_case)));
 	dump = json_dumps(view, 0);
 	assert_non_null(dump);
 	assert_non_null(strstr(dump, secrets[2]));
@@ -422,8 +372,8 @@ static void test_rotate_key(void **state)
 	assert_int_equal(daemon_cmd(&out, "rotate-key", NULL, NULL), 0);
 	assert_non_null(strstr(out.out, "0 values re-sealed, 0 clear"));
 	itest_output_free(&out);
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE "
-				 "action = 'storage.rotate_key'"),
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM audit_event WHERE "
+				       "action = 'storage.rotate_key'"),
 			 2);
 }
 
@@ -452,15 +402,16 @@ static long long closed_case(const char *family, const char *status,
 			     const char *ago)
 {
 	json_t *s = send_named("Purge", family, "a purger peut-etre");
-	long long c = jint(s, "case_id");
+	long long c = itest_jint(s, "case_id");
 
 	json_decref(s);
 	if (status != NULL)
-		json_decref(cli_json("coord",
-				     ARGS("case", "status", ids(c), status)));
+		json_decref(itest_cli_json_ok(
+			"coord", ITEST_ARGS("case", "status", ids(c), status)));
 	if (ago != NULL) {
-		json_decref(cli_json("coord", ARGS("case", "close", ids(c),
-						   "--reason", "fin")));
+		json_decref(itest_cli_json_ok(
+			"coord", ITEST_ARGS("case", "close", ids(c), "--reason",
+					    "fin")));
 		sql_do("UPDATE case_file SET closed_at = now() - interval '%s'"
 		       " WHERE id = %lld",
 		       ago, c);
@@ -470,16 +421,17 @@ static long long closed_case(const char *family, const char *status,
 
 static long long case_rows(long long c)
 {
-	return sql_int("SELECT (SELECT count(*) FROM case_file WHERE id = %lld)"
-		       " + (SELECT count(*) FROM notice WHERE case_id = %lld)"
-		       " + (SELECT count(*) FROM case_event WHERE case_id = "
-		       "%lld)"
-		       " + (SELECT count(*) FROM case_party WHERE case_id = "
-		       "%lld)"
-		       " + (SELECT count(*) FROM identity_assertion ia JOIN "
-		       "case_file cf ON cf.person_id = ia.person_id WHERE "
-		       "cf.id = %lld)",
-		       c, c, c, c, c);
+	return itest_sql_int(
+		"SELECT (SELECT count(*) FROM case_file WHERE id = %lld)"
+		" + (SELECT count(*) FROM notice WHERE case_id = %lld)"
+		" + (SELECT count(*) FROM case_event WHERE case_id = "
+		"%lld)"
+		" + (SELECT count(*) FROM case_party WHERE case_id = "
+		"%lld)"
+		" + (SELECT count(*) FROM identity_assertion ia JOIN "
+		"case_file cf ON cf.person_id = ia.person_id WHERE "
+		"cf.id = %lld)",
+		c, c, c, c, c);
 }
 
 static void test_purge(void **state)
@@ -498,8 +450,8 @@ static void test_purge(void **state)
 	sql_do("UPDATE case_file SET opened_at = now() - interval '9 years' "
 	       "WHERE id = %lld",
 	       open);
-	person_old =
-		sql_int("SELECT person_id FROM case_file WHERE id = %lld", old);
+	person_old = itest_sql_int(
+		"SELECT person_id FROM case_file WHERE id = %lld", old);
 	for (i = 0; i < 4; i++) {
 		before[i] = case_rows(c[i]);
 		assert_true(before[i] > 3);
@@ -524,17 +476,20 @@ static void test_purge(void **state)
 	assert_int_equal(case_rows(nav), 0);
 	assert_int_equal(case_rows(recent), before[2]);
 	assert_int_equal(case_rows(open), before[3]);
-	assert_int_equal(sql_int("SELECT count(*) FROM person WHERE id = %lld",
-				 person_old),
-			 0);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM person WHERE id = %lld",
+			      person_old),
+		0);
 	for (i = 0; i < 2; i++)
-		assert_int_equal(sql_int("SELECT count(*) FROM audit_event "
-					 "WHERE action = 'storage.purge' AND "
-					 "case_id = %lld",
-					 c[i]),
-				 1);
+		assert_int_equal(
+			itest_sql_int("SELECT count(*) FROM audit_event "
+				      "WHERE action = 'storage.purge' AND "
+				      "case_id = %lld",
+				      c[i]),
+			1);
 	/* the audit of the purged cases stays */
-	assert_true(sql_int("SELECT count(*) FROM audit_event WHERE case_id = "
+	assert_true(itest_sql_int(
+			    "SELECT count(*) FROM audit_event WHERE case_id = "
 			    "%lld AND action <> 'storage.purge'",
 			    old) > 0);
 	assert_int_equal(daemon_cmd(&out, "purge", "--dry-run", NULL), 0);

@@ -28,6 +28,7 @@ struct db_stmt {
 	char *sql;
 	int nparams;
 	char *params[DB_MAX_PARAMS];
+	int binary; /* results in binary format */
 };
 
 struct dbc_prep;
@@ -182,6 +183,14 @@ static void db_job_clear_results(struct db_job *job)
 		job->reply.results[i] = NULL;
 	}
 	job->reply.nresults = 0;
+}
+
+int db_job_binary(struct db_job *job)
+{
+	if (job->nstmts == 0)
+		return -1;
+	job->stmts[job->nstmts - 1].binary = 1;
+	return 0;
 }
 
 void db_job_free(struct db_job *job)
@@ -583,7 +592,7 @@ static int dbc_send_stmt(struct dbc *c, struct db_job *job, int i)
 	if (p == NULL)
 		return PQsendQueryParams(c->pg, st->sql, st->nparams, NULL,
 					 (const char *const *)st->params, NULL,
-					 NULL, 0);
+					 NULL, st->binary);
 	snprintf(name, sizeof(name), "mg%u", p->id);
 	job->prep_used = 1;
 	if (!p->sent) {
@@ -595,7 +604,7 @@ static int dbc_send_stmt(struct dbc *c, struct db_job *job, int i)
 	}
 	return PQsendQueryPrepared(c->pg, name, st->nparams,
 				   (const char *const *)st->params, NULL, NULL,
-				   0);
+				   st->binary);
 }
 
 static int dbc_send_job(struct dbc *c, struct db_job *job)

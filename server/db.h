@@ -63,6 +63,12 @@ struct db_job *db_job_new(void);
  */
 int db_job_add(struct db_job *job, const char *sql, int nparams,
 	       const char *const *params);
+/*
+ * The statement added last returns its rows in binary format (PostgreSQL's
+ * send functions: bigint as 8 bytes big-endian, boolean as one byte, bytea
+ * as its bytes), for large bytea values read in bulk. 0, or -1 if none.
+ */
+int db_job_binary(struct db_job *job);
 void db_job_free(struct db_job *job);
 /* Queue the job; ownership passes to the pool. */
 void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,

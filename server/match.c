@@ -253,27 +253,71 @@ char *match_seal(const struct vault *v, const char *identity_id,
 			      sizeof(buf), oom);
 }
 
-/* Open a stored record; 0, or -1 (logged) when it does not open. */
+/* Open a stored record (its sealed bytes); 0, or -1 (logged) when it
+ * does not open. */
 static int match_open(const struct vault *v, const char *identity_id,
-		      const char *hex, ident_rec *rec)
+		      const unsigned char *sealed, size_t n, ident_rec *rec)
 {
 	void *buf = NULL;
 	size_t len = 0;
 	enum vault_status st;
 
-	st = vault_open_raw(v, "identity_encoding.rec", identity_id, hex, &buf,
-			    &len);
+	st = vault_open_bytes(v, "identity_encoding.rec", identity_id, sealed,
+			      n, &buf, &len);
 	if (st != VAULT_OK || len != 1 + sizeof(*rec) ||
 	    ((unsigned char *)buf)[0] != MATCH_REC_VERSION) {
 		log_warnx("stored value identity_encoding.rec of row %s does "
 			  "not open",
 			  identity_id);
+		if (buf != NULL)
+			OPENSSL_cleanse(buf, len);
 		free(buf);
 		return -1;
 	}
 	memcpy(rec, (unsigned char *)buf + 1, sizeof(*rec));
 	OPENSSL_cleanse(buf, len);
 	free(buf);
+	return 0;
+}
+
+/* A bigint column in binary format: 0, or -1 if NULL or not 8 bytes. */
+static int match_col_int8(const PGresult *res, int row, int col, int64_t *v)
+{
+	const unsigned char *p;
+	uint64_t u = 0;
+	int i;
+
+	if (PQgetisnull(res, row, col) || PQgetlength(res, row, col) != 8)
+		return -1;
+	p = (const unsigned char *)PQgetvalue(res, row, col);
+	for (i = 0; i < 8; i++)
+		u = u << 8 | p[i];
+	*v = (int64_t)u;
+	return 0;
+}
+
+/* A boolean column in binary format: 1, 0, or -1 if NULL or malformed. */
+static int match_col_bool(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col) || PQgetlength(res, row, col) != 1)
+		return -1;
+	return PQgetvalue(res, row, col)[0] != 0;
+}
+
+/* One candidate row's columns; 0, or -1 when malformed. */
+static int match_row(const PGresult *res, int i, int col,
+		     struct match_candidate *c)
+{
+	int visible = match_col_bool(res, i, col + 3);
+
+	memset(c, 0, sizeof(*c));
+	if (visible < 0 || match_col_int8(res, i, col, &c->identity_id) != 0 ||
+	    match_col_int8(res, i, col + 1, &c->person_id) != 0 ||
+	    match_col_int8(res, i, col + 4, &c->open_case_id) != 0 ||
+	    match_col_int8(res, i, col + 5, &c->any_case_id) != 0 ||
+	    PQgetisnull(res, i, col + 2) || PQfformat(res, col + 2) != 1)
+		return -1;
+	c->visible = visible;
 	return 0;
 }
 
@@ -311,26 +355,27 @@ int match_rank(const struct vault *v, const struct match_query *q,
 {
 	int rows = PQntuples(res), i, n = 0;
 	struct match_candidate c;
+	char iid[24];
 	ident_rec rec;
 	ident_cmp cmp;
 
 	for (i = 0; i < rows; i++) {
-		const char *iid = PQgetvalue(res, i, col);
-
-		if (visible_only && PQgetvalue(res, i, col + 3)[0] != 't')
+		if (match_row(res, i, col, &c) != 0) {
+			log_warnx("identity candidates: malformed row");
+			return -1;
+		}
+		if (visible_only && !c.visible)
 			continue;
-		if (match_open(v, iid, PQgetvalue(res, i, col + 2), &rec) != 0)
+		snprintf(iid, sizeof(iid), "%" PRId64, c.identity_id);
+		if (match_open(
+			    v, iid,
+			    (const unsigned char *)PQgetvalue(res, i, col + 2),
+			    (size_t)PQgetlength(res, i, col + 2), &rec) != 0)
 			return -1;
 		ident_compare(NULL, &q->rec, &rec, &cmp);
-		memset(&c, 0, sizeof(c));
 		c.score = ident_score(&match.model, NULL, &cmp, NULL);
 		if (c.score < threshold)
 			continue;
-		c.identity_id = strtoll(iid, NULL, 10);
-		c.person_id = strtoll(PQgetvalue(res, i, col + 1), NULL, 10);
-		c.visible = PQgetvalue(res, i, col + 3)[0] == 't';
-		c.open_case_id = strtoll(PQgetvalue(res, i, col + 4), NULL, 10);
-		c.any_case_id = strtoll(PQgetvalue(res, i, col + 5), NULL, 10);
 		c.cmp = cmp;
 		match_keep(out, &n, max, &c);
 	}

@@ -91,9 +91,11 @@ char *match_seal(const struct vault *v, const char *identity_id,
 		 const ident_rec *rec, int *oom);
 
 /*
- * Score the candidate rows of `res` (columns from `col`: identity id,
- * person id, sealed record, visible, open case id the caller sees, any
- * open case id) against `q`; keep the best
+ * Score the candidate rows of `res`, read in binary format (db_job_binary:
+ * the sealed records come as their bytes, not as hexadecimal text twice
+ * their size; columns from `col`: identity id, person id, sealed record,
+ * visible, open case id the caller sees, any open case id) against `q`;
+ * keep the best
  * identity per person scoring at least `threshold`, best first, at most `max`.
  * Returns how many, or -1 when a record does not open (logged).
  */

@@ -753,7 +753,8 @@ static int notice_match_add(struct db_job *job, const struct notice_send *st)
 				       : "f"};
 
 	if (db_job_add(job, notice_match_put_sql, 3, put) != 0 ||
-	    db_job_add(job, notice_match_find_sql, 4, find) != 0)
+	    db_job_add(job, notice_match_find_sql, 4, find) != 0 ||
+	    db_job_binary(job) != 0)
 		return -1;
 	return 0;
 }

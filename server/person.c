@@ -172,7 +172,7 @@ static struct db_job *person_search_job(const struct conn *c,
 	job = db_job_new();
 	if (keys == NULL || job == NULL ||
 	    db_job_add(job, person_search_sql, 3, params) != 0 ||
-	    req_audit_ok(job, c, r) != 0) {
+	    db_job_binary(job) != 0 || req_audit_ok(job, c, r) != 0) {
 		db_job_free(job);
 		job = NULL;
 	}

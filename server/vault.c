@@ -442,23 +442,26 @@ enum vault_status vault_open(const struct vault *v, const char *column,
 	return vault_open_raw(v, column, row, hex, (void **)out, &len);
 }
 
-enum vault_status vault_open_raw(const struct vault *v, const char *column,
-				 const char *row, const char *hex, void **out,
-				 size_t *olen)
+enum vault_status vault_open_bytes(const struct vault *v, const char *column,
+				   const char *row, const unsigned char *b,
+				   size_t n, void **out, size_t *olen)
 {
 	const struct vault_key *k;
-	unsigned char aad[512], *b, *pt = NULL;
-	size_t n = 0, ct, naad;
+	unsigned char aad[512], tag[VAULT_TAG], *pt = NULL;
+	size_t ct, naad;
 	enum vault_status st = VAULT_BAD;
+	uint32_t key_id;
 	long len;
-	int oom;
 
 	*out = NULL;
-	b = vault_from_hex(hex, &n, &oom);
-	if (b == NULL)
-		return oom ? VAULT_NOMEM : VAULT_BAD;
+	if (b == NULL || n < VAULT_HDR + VAULT_NONCE + VAULT_TAG ||
+	    n > VAULT_PLAIN_MAX + 64)
+		return VAULT_BAD;
 	ct = n - VAULT_HDR - VAULT_NONCE - VAULT_TAG;
-	k = vault_find(v, vault_key_id(hex));
+	memcpy(tag, b + VAULT_HDR + VAULT_NONCE + ct, VAULT_TAG);
+	key_id = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 |
+		 (uint32_t)b[3] << 8 | (uint32_t)b[4];
+	k = b[0] == VAULT_VERSION ? vault_find(v, key_id) : NULL;
 	if (b[0] != VAULT_VERSION || ct == 0 || ct % VAULT_PAD != 0) {
 		st = VAULT_BAD;
 	} else if (k == NULL) {
@@ -467,8 +470,7 @@ enum vault_status vault_open_raw(const struct vault *v, const char *column,
 		st = VAULT_NOMEM;
 	} else if ((naad = vault_aad(aad, sizeof(aad), column, row, b)) != 0 &&
 		   vault_gcm(0, k->key, b + VAULT_HDR, aad, naad,
-			     b + VAULT_HDR + VAULT_NONCE, ct, pt,
-			     b + VAULT_HDR + VAULT_NONCE + ct) == 0 &&
+			     b + VAULT_HDR + VAULT_NONCE, ct, pt, tag) == 0 &&
 		   (len = vault_unpad(pt, ct)) >= 0) {
 		pt[len] = '\0';
 		*out = pt;
@@ -480,6 +482,23 @@ enum vault_status vault_open_raw(const struct vault *v, const char *column,
 		OPENSSL_cleanse(pt, ct);
 		free(pt);
 	}
+	return st;
+}
+
+enum vault_status vault_open_raw(const struct vault *v, const char *column,
+				 const char *row, const char *hex, void **out,
+				 size_t *olen)
+{
+	unsigned char *b;
+	size_t n = 0;
+	enum vault_status st;
+	int oom;
+
+	*out = NULL;
+	b = vault_from_hex(hex, &n, &oom);
+	if (b == NULL)
+		return oom ? VAULT_NOMEM : VAULT_BAD;
+	st = vault_open_bytes(v, column, row, b, n, out, olen);
 	free(b);
 	return st;
 }

@@ -95,6 +95,12 @@ enum vault_status vault_open_raw(const struct vault *v, const char *column,
 				 const char *row, const char *hex, void **out,
 				 size_t *len);
 
+/* The same, from the sealed bytes themselves (a bytea column read in
+ * binary format). */
+enum vault_status vault_open_bytes(const struct vault *v, const char *column,
+				   const char *row, const unsigned char *b,
+				   size_t n, void **out, size_t *len);
+
 /* The key id of a sealed value in hex text form; 0 if not one. */
 uint32_t vault_key_id(const char *hex);
 

@@ -423,7 +423,7 @@ static double sb_db_only(const struct config *cfg, const ident_table *t,
 				 "SELECT identity_id, person_id, rec FROM "
 				 "identity_candidates($1::bigint[], 0, 0, "
 				 "true, " MATCH_SCAN_MAX ")",
-				 1, NULL, p, NULL, NULL, 0);
+				 1, NULL, p, NULL, NULL, 1);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK)
 			sb_die("error", PQerrorMessage(pg));
 		lat[n++] = sb_now_ms() - t0;

@@ -26,6 +26,8 @@
 
 #define CONN_CLOSE_GRACE_SEC 5
 #define CONN_LINGER_SEC 2
+/* The largest frame written without the bufferevent: one TLS record. */
+#define CONN_DIRECT_WRITE_MAX 16384
 
 static const char *const conn_state_names[] = {
 	"handshake", "hello", "auth", "ready", "closing", "linger"};
@@ -169,13 +171,50 @@ static void conn_send_limit_reason(struct conn *c)
 	conn_close(c, "output limit reached");
 }
 
+/*
+ * A frame for a connection with nothing queued goes straight to SSL_write:
+ * libevent's OpenSSL bufferevent would copy it into its output buffer,
+ * register the socket for writing (epoll_ctl), write it on the next loop
+ * turn and unregister it (epoll_ctl again), which is half of what a
+ * delivery to a subscriber costs. Returns how many bytes left (all or
+ * none: partial writes are not enabled). Anything else (the socket full,
+ * the session wanting to read first, an error) leaves the frame to the
+ * bufferevent, which retries the same record as OpenSSL requires (the
+ * frame is alone and contiguous in the empty output buffer, and libevent
+ * sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER) or reports the error.
+ */
+static size_t conn_write_direct(struct conn *c, struct evbuffer *out,
+				const uint8_t *buf, size_t len)
+{
+	SSL *ssl;
+	int r;
+
+	if (c->state == CONN_HANDSHAKE || len == 0 ||
+	    len > CONN_DIRECT_WRITE_MAX || evbuffer_get_length(out) != 0)
+		return 0;
+	ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (ssl == NULL)
+		return 0;
+	r = SSL_write(ssl, buf, (int)len);
+	if (r > 0)
+		return (size_t)r;
+	ERR_clear_error();
+	return 0;
+}
+
 int conn_send_frame(struct conn *c, const uint8_t *buf, size_t len)
 {
 	struct evbuffer *out;
+	size_t done;
 
 	if (c->state == CONN_CLOSING || c->state == CONN_LINGER)
 		return -1;
 	out = bufferevent_get_output(c->bev);
+	done = conn_write_direct(c, out, buf, len);
+	if (done == len)
+		return 0;
+	buf += done;
+	len -= done;
 	if (evbuffer_get_length(out) + len > c->srv->cfg.output_limit) {
 		log_warnx("conn %" PRIu64 " %s: output limit reached "
 			  "(the client does not read), closing",

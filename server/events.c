@@ -11,9 +11,10 @@
  *
  * Each row read is encoded once (and once more without its notice for an
  * escalation); the frames are shared by every subscriber entitled to them.
- * The live fan-out writes EVENTS_SLICE frames per loop turn, so the first
- * subscribers' bytes leave while the others are still queued. Every frame
- * written is recorded for the delivery audit (evaudit).
+ * The live fan-out writes EVENTS_SLICE frames per loop turn (each goes
+ * straight to SSL_write when nothing is queued for its subscriber, see
+ * conn_send_frame), so other work gets its turn during a large fan-out.
+ * Every frame written is recorded for the delivery audit (evaudit).
  */
 #include "events.h"
 

@@ -50,6 +50,9 @@ struct db_job {
 	int cur_seen;		    /* a result was seen for `cur` */
 	enum db_status fail_status; /* for deferred failures */
 	int retries;		    /* runs lost to deadlock/serialization */
+	int groupable;		    /* may share a transaction (db_job_group) */
+	int solo;		    /* its group failed: run it alone */
+	struct db_job *gnext;	    /* next job of its group, when running */
 };
 
 TAILQ_HEAD(db_job_list, db_job);
@@ -83,7 +86,8 @@ struct dbc {
 	evutil_socket_t ev_fd;
 	short ev_what;
 	struct event *timer; /* connect timeout, backoff, job timeout */
-	struct db_job *job;  /* running job when busy */
+	struct db_job *job;  /* running job (a group's first) when busy */
+	struct db_job *rjob; /* the job whose results are being read */
 	int flushing;	     /* PQflush returned 1: wait for writable */
 	unsigned backoff_ms;
 	int ever_up;
@@ -119,6 +123,8 @@ struct db_pool {
 
 #define DBC_BACKOFF_MIN_MS 100u
 #define DB_MAX_RETRIES 3
+/* Jobs committed together at most (db_job_group). */
+#define DB_GROUP_MAX 8
 #define DBC_BACKOFF_MAX_MS 5000u
 
 static void dbc_connect(struct dbc *c);
@@ -190,6 +196,12 @@ int db_job_binary(struct db_job *job)
 	if (job->nstmts == 0)
 		return -1;
 	job->stmts[job->nstmts - 1].binary = 1;
+	return 0;
+}
+
+int db_job_group(struct db_job *job)
+{
+	job->groupable = 1;
 	return 0;
 }
 
@@ -400,6 +412,7 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 
 	dbc_log_loss(c, why);
 	c->job = NULL;
+	c->rjob = NULL;
 	dbc_release(c);
 	if (c->pool->listener == c) {
 		c->pool->listener = NULL;
@@ -410,8 +423,12 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 	if (c->state == DBC_CONNECTING && !c->ever_up)
 		c->pool->initial_failures++;
 	dbc_set_state(c, DBC_DOWN);
-	if (job != NULL)
+	while (job != NULL) {
+		struct db_job *next = job->gnext;
+		job->gnext = NULL;
 		db_job_fail_later(c->pool, job, why);
+		job = next;
+	}
 	db_fail_queue_if_down(c->pool);
 	db_check_ready(c->pool, 0);
 	if (c->pool->freeing)
@@ -607,13 +624,18 @@ static int dbc_send_stmt(struct dbc *c, struct db_job *job, int i)
 				   st->binary);
 }
 
+/* Send the statements of a job, or of each job of a group, then one Sync:
+ * one implicit transaction. */
 static int dbc_send_job(struct dbc *c, struct db_job *job)
 {
 	int i, r;
 
-	for (i = 0; i < job->nstmts; i++)
-		if (!dbc_send_stmt(c, job, i))
-			return -1;
+	for (; job != NULL; job = job->gnext) {
+		for (i = 0; i < job->nstmts; i++)
+			if (!dbc_send_stmt(c, job, i))
+				return -1;
+		job->in_prep = (int)(job->prep_mask & 1u);
+	}
 	if (!PQpipelineSync(c->pg))
 		return -1;
 	r = PQflush(c->pg);
@@ -625,19 +647,24 @@ static int dbc_send_job(struct dbc *c, struct db_job *job)
 
 static void dbc_start(struct dbc *c, struct db_job *job)
 {
-	memset(&job->reply, 0, sizeof(job->reply));
-	job->reply.failed_stmt = -1;
-	job->cur = 0;
-	job->cur_seen = 0;
-	job->prep_mask = 0;
-	job->prep_used = 0;
-	memset(job->prep, 0, sizeof(job->prep));
+	struct db_job *j;
+
+	for (j = job; j != NULL; j = j->gnext) {
+		memset(&j->reply, 0, sizeof(j->reply));
+		j->reply.failed_stmt = -1;
+		j->cur = 0;
+		j->cur_seen = 0;
+		j->in_prep = 0;
+		j->prep_mask = 0;
+		j->prep_used = 0;
+		memset(j->prep, 0, sizeof(j->prep));
+	}
 	c->job = job;
+	c->rjob = job;
 	dbc_set_state(c, DBC_BUSY);
 	dbc_timer_set(c, c->pool->query_timeout * 1000u);
 	if (dbc_send_job(c, job) != 0)
 		dbc_lost(c, DB_UNAVAILABLE);
-	job->in_prep = (int)(job->prep_mask & 1u);
 }
 
 static void dbc_record_result(struct db_job *job, PGresult *res)
@@ -705,8 +732,9 @@ static void dbc_prep_result(struct db_job *job, PGresult *res)
 	dbc_record_result(job, res);
 }
 
-/* One pipeline item's results are over: the next is a Prepare or not. */
-static void dbc_item_end(struct db_job *job)
+/* One pipeline item's results are over: the next is a Prepare or not,
+ * of this job or, past its last statement, of the next of its group. */
+static void dbc_item_end(struct dbc *c, struct db_job *job)
 {
 	job->cur_seen = 0;
 	if (job->in_prep) {
@@ -716,6 +744,8 @@ static void dbc_item_end(struct db_job *job)
 	job->cur++;
 	job->in_prep = job->cur < DB_MAX_STMTS &&
 		       (job->prep_mask & (1u << job->cur)) != 0;
+	if (job->cur >= job->nstmts && job->gnext != NULL)
+		c->rjob = job->gnext;
 }
 
 /*
@@ -741,13 +771,59 @@ static int db_job_retry(struct db_pool *pool, struct db_job *job)
 	return 1;
 }
 
+/*
+ * A group's transaction failed: nothing of it was committed. Run each of
+ * its jobs again, alone, at the head of the queue and in their order:
+ * the one at fault then fails by itself, the others commit.
+ */
+static void dbc_group_retry(struct dbc *c, struct db_job *job)
+{
+	struct db_job *prev = NULL, *next;
+
+	for (; job != NULL; job = next) {
+		next = job->gnext;
+		job->gnext = NULL;
+		if (job->reply.status == DB_SQL_ERROR && job->prep_used &&
+		    strcmp(job->reply.sqlstate, "0A000") == 0)
+			dbc_prep_clear(c);
+		db_job_clear_results(job);
+		job->solo = 1;
+		if (prev == NULL)
+			TAILQ_INSERT_HEAD(&c->pool->queue, job, entry);
+		else
+			TAILQ_INSERT_AFTER(&c->pool->queue, prev, job, entry);
+		c->pool->queued++;
+		prev = job;
+	}
+}
+
 static void dbc_job_done(struct dbc *c)
 {
-	struct db_job *job = c->job;
+	struct db_job *job = c->job, *j;
+	int failed = 0;
 
 	c->job = NULL;
+	c->rjob = NULL;
 	evtimer_del(c->timer);
 	dbc_set_state(c, DBC_IDLE);
+	if (job->gnext != NULL) {
+		for (j = job; j != NULL; j = j->gnext)
+			failed |= j->reply.status != DB_OK;
+		if (failed) {
+			log_debug("db[%u]: a group of transactions rolled "
+				  "back, each runs again alone",
+				  c->index);
+			dbc_group_retry(c, job);
+			return;
+		}
+		while (job != NULL) {
+			j = job->gnext;
+			job->gnext = NULL;
+			db_job_finish(job);
+			job = j;
+		}
+		return;
+	}
 	/*
 	 * "cached plan must not change result type": the schema changed under
 	 * the prepared statements. Prepare them again (new names), run again.
@@ -766,15 +842,15 @@ static void dbc_job_done(struct dbc *c)
 /* Read every result that is ready. Returns 1 when the job finished. */
 static int dbc_read_results(struct dbc *c)
 {
-	struct db_job *job = c->job;
 	int nulls = 0;
 
 	while (!PQisBusy(c->pg)) {
 		PGresult *res = PQgetResult(c->pg);
+		struct db_job *job = c->rjob;
 		if (res == NULL) {
 			/* End of one item's results (a Prepare's or not). */
 			if (job->cur_seen)
-				dbc_item_end(job);
+				dbc_item_end(c, job);
 			if (++nulls > 1)
 				return 0;
 			continue;
@@ -836,6 +912,35 @@ static void dbc_event(evutil_socket_t fd, short what, void *arg)
  * Hand queued jobs to idle connections, the listener last (an idle
  * listener hears a NOTIFY at once). A pool without a listener gets one.
  */
+/*
+ * The next job of the queue, with the jobs that may share its transaction
+ * (group commit): consecutive groupable jobs, up to DB_GROUP_MAX, each
+ * answered only after the common commit. Concurrent notices then cost
+ * one commit, one WAL flush and one NOTIFY between them.
+ */
+static struct db_job *db_take(struct db_pool *pool)
+{
+	struct db_job *job = TAILQ_FIRST(&pool->queue), *last, *next;
+	int n = 1;
+
+	TAILQ_REMOVE(&pool->queue, job, entry);
+	pool->queued--;
+	job->gnext = NULL;
+	if (!job->groupable || job->solo)
+		return job;
+	last = job;
+	while (n < DB_GROUP_MAX && (next = TAILQ_FIRST(&pool->queue)) != NULL &&
+	       next->groupable && !next->solo) {
+		TAILQ_REMOVE(&pool->queue, next, entry);
+		pool->queued--;
+		next->gnext = NULL;
+		last->gnext = next;
+		last = next;
+		n++;
+	}
+	return job;
+}
+
 static void db_pump(struct db_pool *pool)
 {
 	unsigned i, pass;
@@ -855,9 +960,7 @@ static void db_pump(struct db_pool *pool)
 			if (c->state != DBC_IDLE ||
 			    (pool->listener == c) != (pass == 1))
 				continue;
-			job = TAILQ_FIRST(&pool->queue);
-			TAILQ_REMOVE(&pool->queue, job, entry);
-			pool->queued--;
+			job = db_take(pool);
 			dbc_start(c, job);
 		}
 	}
@@ -878,9 +981,11 @@ unsigned db_pool_pending(const struct db_pool *pool)
 {
 	unsigned i, n = pool->queued;
 
-	for (i = 0; i < pool->size; i++)
-		if (pool->conns[i].job != NULL)
+	for (i = 0; i < pool->size; i++) {
+		const struct db_job *j;
+		for (j = pool->conns[i].job; j != NULL; j = j->gnext)
 			n++;
+	}
 	return n;
 }
 
@@ -1004,10 +1109,14 @@ void db_pool_free(struct db_pool *pool)
 	pool->freeing = 1;
 	for (i = 0; i < pool->size; i++) {
 		struct dbc *c = &pool->conns[i];
-		if (c->job != NULL) {
-			job = c->job;
-			c->job = NULL;
+		job = c->job;
+		c->job = NULL;
+		c->rjob = NULL;
+		while (job != NULL) {
+			struct db_job *next = job->gnext;
+			job->gnext = NULL;
 			db_job_fail_later(pool, job, DB_UNAVAILABLE);
+			job = next;
 		}
 		dbc_release(c);
 		event_free(c->timer);

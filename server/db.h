@@ -6,6 +6,8 @@
  * connect and a job. A job is a short list of parameterised statements sent
  * in pipeline mode behind one Sync, so they commit together or not at all;
  * each connection prepares a statement text once and runs it by name.
+ * Jobs marked for group commit that wait in the queue together share one
+ * transaction (one commit, one WAL flush), each answered after it.
  * The submitter always gets exactly one callback, never from inside
  * db_submit(): with every result, or with DB_UNAVAILABLE / DB_TIMEOUT when
  * the database is gone. Nothing here blocks.
@@ -69,6 +71,15 @@ int db_job_add(struct db_job *job, const char *sql, int nparams,
  * as its bytes), for large bytea values read in bulk. 0, or -1 if none.
  */
 int db_job_binary(struct db_job *job);
+/*
+ * The job may share a transaction with other such jobs queued behind it
+ * (group commit): their statements run one after the other behind one
+ * Sync, and each gets its callback after the common commit. A failure
+ * rolls the group back and runs each of its jobs again alone, so a job
+ * commits with its group or by itself, never partly. For independent
+ * writes of many clients (notices). 0.
+ */
+int db_job_group(struct db_job *job);
 void db_job_free(struct db_job *job);
 /* Queue the job; ownership passes to the pool. */
 void db_submit(struct db_pool *pool, struct db_job *job, db_done_fn *done,

@@ -766,7 +766,8 @@ static struct db_job *notice_send_write_job(const struct notice_send *st)
 	if (job == NULL ||
 	    db_job_add(job, notice_send_sql, NP_COUNT,
 		       (const char *const *)st->p) != 0 ||
-	    (st->match_rec != NULL && notice_match_add(job, st) != 0)) {
+	    (st->match_rec != NULL && notice_match_add(job, st) != 0) ||
+	    db_job_group(job) != 0) {
 		db_job_free(job);
 		return NULL;
 	}

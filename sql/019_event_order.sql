@@ -1,0 +1,48 @@
+-- One order for the locks of the event streams. A transaction that writes
+-- events locks the counter of each stream it writes to (event_counter,
+-- until its commit, so that readers never see a later number before an
+-- earlier one). Since the daemon commits concurrent notices together
+-- (group commit), one transaction may write to several streams in any
+-- order, and two such transactions could each hold a counter the other
+-- waits for. event_emit now first takes one transaction-level advisory
+-- lock, the same for every stream: writers of events take the counters
+-- one transaction at a time, from the first event written to the commit.
+-- That section was already serialised by the NOTIFY each event sends
+-- (PostgreSQL serialises the commits of notifying transactions), which
+-- now comes after the counters instead of before nothing.
+
+CREATE OR REPLACE FUNCTION event_emit(p_inst bigint, p_what text,
+                                      p_case bigint, p_notice bigint,
+                                      p_about text, p_state text)
+    RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    s  bigint;
+    n  notice%ROWTYPE;
+    cf case_file%ROWTYPE;
+BEGIN
+    IF p_inst IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pg_advisory_xact_lock(
+        hashtextextended('maillage:event streams', 0));
+    INSERT INTO event_counter AS ec (institution_id, last_seq)
+        VALUES (p_inst, 1)
+        ON CONFLICT (institution_id)
+        DO UPDATE SET last_seq = ec.last_seq + 1
+        RETURNING last_seq INTO s;
+    SELECT * INTO cf FROM case_file WHERE id = p_case;
+    IF p_notice IS NOT NULL THEN
+        SELECT * INTO n FROM notice WHERE id = p_notice;
+    END IF;
+    INSERT INTO inst_event (institution_id, seq, what, case_id, person_id,
+        notice_id, kind, urgency, about, state, visibility,
+        author_institution_id, party, lead)
+    VALUES (p_inst, s, p_what, p_case, cf.person_id, p_notice, n.kind,
+        n.urgency, p_about, p_state, n.visibility, n.sender_institution_id,
+        EXISTS (SELECT 1 FROM case_party cp
+                WHERE cp.case_id = p_case AND cp.institution_id = p_inst),
+        coalesce(cf.lead_institution_id = p_inst, false));
+    PERFORM pg_notify('maillage_event', p_inst::text);
+    RETURN s;
+END;
+$$;

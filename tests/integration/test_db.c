@@ -1,0 +1,264 @@
+/*
+ * test_db: the daemon's PostgreSQL pool (server/db.c) against the fixture's
+ * real cluster, for group commit: jobs marked db_job_group that queue up
+ * behind a busy connection share one transaction (the same txid), each
+ * gets exactly one callback with its own results; when one of them fails
+ * (in a statement, or at the commit, by a deferred constraint), nothing of
+ * the group stays committed and each job runs again alone, so the others
+ * commit and only the faulty one reports its error; a group holds at most
+ * DB_GROUP_MAX jobs, and jobs not marked are never grouped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "itest.h"
+
+#define NJOBS 12
+
+struct outcome {
+	int calls;
+	enum db_status status;
+	char sqlstate[6];
+	long long txid;
+};
+
+static struct event_base *base;
+static struct db_pool *pool;
+static int ready;
+static int pending;
+
+static void on_ready(void *arg, int connected)
+{
+	(void)arg;
+	if (connected)
+		ready = 1;
+}
+
+static void on_done(void *arg, const struct db_reply *reply)
+{
+	struct outcome *o = arg;
+
+	o->calls++;
+	o->status = reply->status;
+	memcpy(o->sqlstate, reply->sqlstate, sizeof(o->sqlstate));
+	if (reply->status == DB_OK && reply->nresults > 0 &&
+	    PQntuples(reply->results[reply->nresults - 1]) == 1)
+		o->txid = strtoll(
+			PQgetvalue(reply->results[reply->nresults - 1], 0, 0),
+			NULL, 10);
+	pending--;
+}
+
+static void run_until_done(void)
+{
+	int i;
+
+	for (i = 0; i < 2000 && pending > 0; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(pending, 0);
+}
+
+/* One statement; the job marked for group commit or not. */
+static void submit(const char *sql, const char *param, int group,
+		   struct outcome *o)
+{
+	struct db_job *job = db_job_new();
+	const char *params[1] = {param};
+
+	assert_non_null(job);
+	assert_int_equal(db_job_add(job, sql, param != NULL ? 1 : 0, params),
+			 0);
+	if (group)
+		assert_int_equal(db_job_group(job), 0);
+	pending++;
+	db_submit(pool, job, on_done, o);
+}
+
+/* Keep the pool's only connection busy, so that what follows queues. */
+static void block(struct outcome *o)
+{
+	submit("SELECT pg_sleep(0.3), txid_current()", NULL, 0, o);
+}
+
+static void exec_sql(const char *sql)
+{
+	struct outcome o = {0};
+
+	submit(sql, NULL, 0, &o);
+	run_until_done();
+	assert_int_equal(o.status, DB_OK);
+}
+
+static const char insert_sql[] = "INSERT INTO itest_group (id) VALUES "
+				 "($1::int) RETURNING txid_current()";
+
+static int setup(void **state)
+{
+	const struct itest_env *env = itest_env();
+	int i;
+
+	(void)state;
+	base = event_base_new();
+	assert_non_null(base);
+	/* one connection: jobs queue behind the running one */
+	pool = db_pool_new(base, env->db, 1, 5, 30, on_ready, NULL);
+	assert_non_null(pool);
+	for (i = 0; i < 2000 && !ready; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_true(ready);
+	exec_sql("DROP TABLE IF EXISTS itest_group, itest_group_deferred");
+	exec_sql("CREATE TABLE itest_group (id int PRIMARY KEY)");
+	exec_sql("CREATE TABLE itest_group_deferred (id int, CONSTRAINT "
+		 "itest_group_deferred_u UNIQUE (id) DEFERRABLE INITIALLY "
+		 "DEFERRED)");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	exec_sql("DROP TABLE IF EXISTS itest_group, itest_group_deferred");
+	db_pool_free(pool);
+	event_base_free(base);
+	return 0;
+}
+
+static long long count_rows(const char *table)
+{
+	return itest_sql_int("SELECT count(*) FROM %s", table);
+}
+
+/* Queued groupable jobs share one transaction, at most DB_GROUP_MAX. */
+static void test_group_shares_commit(void **state)
+{
+	struct outcome blocker = {0}, o[NJOBS];
+	char id[16];
+	int i;
+
+	(void)state;
+	memset(o, 0, sizeof(o));
+	exec_sql("TRUNCATE itest_group");
+	block(&blocker);
+	for (i = 0; i < NJOBS; i++) {
+		snprintf(id, sizeof(id), "%d", i + 1);
+		submit(insert_sql, id, 1, &o[i]);
+	}
+	run_until_done();
+	assert_int_equal(blocker.status, DB_OK);
+	for (i = 0; i < NJOBS; i++) {
+		assert_int_equal(o[i].calls, 1);
+		assert_int_equal(o[i].status, DB_OK);
+		assert_true(o[i].txid > 0);
+	}
+	/* the first DB_GROUP_MAX in one transaction, the rest in another */
+	for (i = 1; i < 8; i++)
+		assert_true(o[i].txid == o[0].txid);
+	assert_true(o[8].txid != o[0].txid);
+	for (i = 9; i < NJOBS; i++)
+		assert_true(o[i].txid == o[8].txid);
+	assert_int_equal(count_rows("itest_group"), NJOBS);
+}
+
+/* Jobs not marked never share a transaction. */
+static void test_not_marked_alone(void **state)
+{
+	struct outcome blocker = {0}, o[4];
+	char id[16];
+	int i;
+
+	(void)state;
+	memset(o, 0, sizeof(o));
+	exec_sql("TRUNCATE itest_group");
+	block(&blocker);
+	for (i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "%d", i + 1);
+		submit(insert_sql, id, 0, &o[i]);
+	}
+	run_until_done();
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(o[i].status, DB_OK);
+		if (i > 0)
+			assert_true(o[i].txid != o[i - 1].txid);
+	}
+}
+
+/* A statement of the group fails: the others commit, alone. */
+static void test_group_statement_failure(void **state)
+{
+	struct outcome blocker = {0}, o[5];
+	static const char *const ids[5] = {"11", "12", "1", "13", "14"};
+	int i;
+
+	(void)state;
+	memset(o, 0, sizeof(o));
+	exec_sql("TRUNCATE itest_group");
+	exec_sql("INSERT INTO itest_group VALUES (1)");
+	block(&blocker);
+	for (i = 0; i < 5; i++)
+		submit(insert_sql, ids[i], 1, &o[i]);
+	run_until_done();
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(o[i].calls, 1);
+		if (i == 2) {
+			assert_int_equal(o[i].status, DB_SQL_ERROR);
+			assert_string_equal(o[i].sqlstate, "23505");
+			continue;
+		}
+		assert_int_equal(o[i].status, DB_OK);
+	}
+	/* run again one by one: four transactions */
+	assert_true(o[0].txid != o[1].txid && o[1].txid != o[3].txid &&
+		    o[3].txid != o[4].txid);
+	assert_int_equal(count_rows("itest_group"), 5);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM itest_group WHERE id IN "
+			      "(11, 12, 13, 14)"),
+		4);
+}
+
+/* The group's commit fails (a deferred constraint between two of its
+ * jobs): nothing stays; alone, the first commits, the second fails. */
+static void test_group_commit_failure(void **state)
+{
+	static const char sql[] = "INSERT INTO itest_group_deferred (id) "
+				  "VALUES ($1::int) RETURNING txid_current()";
+	struct outcome blocker = {0}, o[3];
+	static const char *const ids[3] = {"7", "8", "7"};
+	int i;
+
+	(void)state;
+	memset(o, 0, sizeof(o));
+	exec_sql("TRUNCATE itest_group_deferred");
+	block(&blocker);
+	for (i = 0; i < 3; i++)
+		submit(sql, ids[i], 1, &o[i]);
+	run_until_done();
+	assert_int_equal(o[0].status, DB_OK);
+	assert_int_equal(o[1].status, DB_OK);
+	assert_int_equal(o[2].status, DB_SQL_ERROR);
+	assert_string_equal(o[2].sqlstate, "23505");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(o[i].calls, 1);
+	assert_true(o[0].txid != o[1].txid);
+	assert_int_equal(count_rows("itest_group_deferred"), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_group_shares_commit),
+		cmocka_unit_test(test_not_marked_alone),
+		cmocka_unit_test(test_group_statement_failure),
+		cmocka_unit_test(test_group_commit_failure),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

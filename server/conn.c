@@ -176,7 +176,7 @@ static void conn_send_limit_reason(struct conn *c)
  * libevent's OpenSSL bufferevent would copy it into its output buffer,
  * register the socket for writing (epoll_ctl), write it on the next loop
  * turn and unregister it (epoll_ctl again), which is half of what a
- * delivery to a subscriber costs. Returns how many bytes left (all or
+ * delivery to a subscriber costs. Returns how many bytes were written (all or
  * none: partial writes are not enabled). Anything else (the socket full,
  * the session wanting to read first, an error) leaves the frame to the
  * bufferevent, which retries the same record as OpenSSL requires (the
@@ -223,7 +223,14 @@ int conn_send_frame(struct conn *c, const uint8_t *buf, size_t len)
 		return -1;
 	}
 	if (bufferevent_write(c->bev, buf, len) != 0) {
-		log_warnx("conn %" PRIu64 ": write failed", c->id);
+		/*
+		 * A frame lost breaks the stream (and OpenSSL may hold the
+		 * start of its record, to be retried with the same bytes):
+		 * the connection cannot go on.
+		 */
+		log_warnx("conn %" PRIu64 ": write failed (no memory), closing",
+			  c->id);
+		conn_close(c, "write failed");
 		return -1;
 	}
 	return 0;

@@ -95,6 +95,7 @@ struct dbc {
 	unsigned nprep;	  /* entries in the table */
 	unsigned prep_id; /* next name; never reused on a connection */
 	int listening;	  /* this connection holds the pool's LISTENs */
+	int skip;	  /* items to read past: a group's marker */
 };
 
 struct db_pool {
@@ -624,12 +625,28 @@ static int dbc_send_stmt(struct dbc *c, struct db_job *job, int i)
 				   st->binary);
 }
 
-/* Send the statements of a job, or of each job of a group, then one Sync:
- * one implicit transaction. */
+/*
+ * Marks a transaction as a group's, for its lifetime: event_emit() then
+ * takes the event streams' lock before any stream's counter
+ * (sql/019_event_order.sql), so that two groups never wait for each
+ * other's counters.
+ */
+static const char dbc_group_marker_sql[] =
+	"SELECT set_config('maillage.group_commit', 'on', true)";
+
+/* Send the statements of a job, or of each job of a group (after the
+ * group's marker), then one Sync: one implicit transaction. */
 static int dbc_send_job(struct dbc *c, struct db_job *job)
 {
 	int i, r;
 
+	c->skip = 0;
+	if (job->gnext != NULL) {
+		if (!PQsendQueryParams(c->pg, dbc_group_marker_sql, 0, NULL,
+				       NULL, NULL, NULL, 0))
+			return -1;
+		c->skip = 1;
+	}
 	for (; job != NULL; job = job->gnext) {
 		for (i = 0; i < job->nstmts; i++)
 			if (!dbc_send_stmt(c, job, i))
@@ -847,6 +864,18 @@ static int dbc_read_results(struct dbc *c)
 	while (!PQisBusy(c->pg)) {
 		PGresult *res = PQgetResult(c->pg);
 		struct db_job *job = c->rjob;
+		if (c->skip > 0 &&
+		    (res == NULL ||
+		     PQresultStatus(res) != PGRES_PIPELINE_SYNC)) {
+			/* the group's marker: its result, then its end */
+			if (res != NULL) {
+				PQclear(res);
+				nulls = 0;
+			} else {
+				c->skip--;
+			}
+			continue;
+		}
 		if (res == NULL) {
 			/* End of one item's results (a Prepare's or not). */
 			if (job->cur_seen)

@@ -6,7 +6,8 @@
  * (in a statement, or at the commit, by a deferred constraint), nothing of
  * the group stays committed and each job runs again alone, so the others
  * commit and only the faulty one reports its error; a group holds at most
- * DB_GROUP_MAX jobs, and jobs not marked are never grouped.
+ * DB_GROUP_MAX jobs and its transaction is marked (maillage.group_commit,
+ * for event_emit's lock), and jobs not marked are never grouped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@ struct outcome {
 	enum db_status status;
 	char sqlstate[6];
 	long long txid;
+	char text[16]; /* the first value, as text */
 };
 
 static struct event_base *base;
@@ -51,10 +53,12 @@ static void on_done(void *arg, const struct db_reply *reply)
 	o->status = reply->status;
 	memcpy(o->sqlstate, reply->sqlstate, sizeof(o->sqlstate));
 	if (reply->status == DB_OK && reply->nresults > 0 &&
-	    PQntuples(reply->results[reply->nresults - 1]) == 1)
-		o->txid = strtoll(
-			PQgetvalue(reply->results[reply->nresults - 1], 0, 0),
-			NULL, 10);
+	    PQntuples(reply->results[reply->nresults - 1]) == 1) {
+		const char *v =
+			PQgetvalue(reply->results[reply->nresults - 1], 0, 0);
+		o->txid = strtoll(v, NULL, 10);
+		snprintf(o->text, sizeof(o->text), "%s", v);
+	}
 	pending--;
 }
 
@@ -168,6 +172,29 @@ static void test_group_shares_commit(void **state)
 	assert_int_equal(count_rows("itest_group"), NJOBS);
 }
 
+/* A group's transaction is marked for event_emit (sql/020); a job alone
+ * is not. */
+static void test_group_marked(void **state)
+{
+	static const char sql[] =
+		"SELECT coalesce(current_setting('maillage.group_commit', "
+		"true), '') || '|'";
+	struct outcome blocker = {0}, o[3], alone = {0};
+	int i;
+
+	(void)state;
+	memset(o, 0, sizeof(o));
+	block(&blocker);
+	for (i = 0; i < 3; i++)
+		submit(sql, NULL, 1, &o[i]);
+	run_until_done();
+	for (i = 0; i < 3; i++)
+		assert_string_equal(o[i].text, "on|");
+	submit(sql, NULL, 1, &alone);
+	run_until_done();
+	assert_string_equal(alone.text, "|");
+}
+
 /* Jobs not marked never share a transaction. */
 static void test_not_marked_alone(void **state)
 {
@@ -256,6 +283,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_group_shares_commit),
+		cmocka_unit_test(test_group_marked),
 		cmocka_unit_test(test_not_marked_alone),
 		cmocka_unit_test(test_group_statement_failure),
 		cmocka_unit_test(test_group_commit_failure),

@@ -124,8 +124,6 @@ struct db_pool {
 
 #define DBC_BACKOFF_MIN_MS 100u
 #define DB_MAX_RETRIES 3
-/* Jobs committed together at most (db_job_group). */
-#define DB_GROUP_MAX 8
 #define DBC_BACKOFF_MAX_MS 5000u
 
 static void dbc_connect(struct dbc *c);

@@ -23,6 +23,7 @@
 #define DB_MAX_PARAMS 40
 #define DB_QUEUE_MAX 4096
 #define DB_LISTEN_MAX 4 /* channels a pool may listen to */
+#define DB_GROUP_MAX 8	/* jobs committed together at most (db_job_group) */
 
 enum db_status {
 	DB_OK = 0,	/* every statement succeeded; the job committed */

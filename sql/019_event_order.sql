@@ -1,15 +1,19 @@
--- One order for the locks of the event streams. A transaction that writes
--- events locks the counter of each stream it writes to (event_counter,
--- until its commit, so that readers never see a later number before an
--- earlier one). Since the daemon commits concurrent notices together
--- (group commit), one transaction may write to several streams in any
--- order, and two such transactions could each hold a counter the other
--- waits for. event_emit now first takes one transaction-level advisory
--- lock, the same for every stream: writers of events take the counters
--- one transaction at a time, from the first event written to the commit.
--- That section was already serialised by the NOTIFY each event sends
--- (PostgreSQL serialises the commits of notifying transactions), which
--- now comes after the counters instead of before nothing.
+-- One order for the locks of the event streams, in grouped transactions.
+-- A transaction that writes events locks the counter of each stream it
+-- writes to (event_counter, until its commit, so that readers never see a
+-- later number before an earlier one). The daemon commits concurrent
+-- notices together (group commit, server/db.c): one transaction then
+-- writes to several streams in the order of its notices, and two groups
+-- could each hold a counter the other waits for. The daemon marks a
+-- group's transaction with the setting maillage.group_commit; there
+-- event_emit first takes one transaction-level advisory lock, the same for
+-- every stream, so that groups take counters one group at a time, from
+-- their first event to their commit (a section already serialised by the
+-- NOTIFY each event sends: PostgreSQL serialises the commits of notifying
+-- transactions). Other transactions (acknowledgements, deadlines, case
+-- changes) do not take it and lock their counters as before, so that a
+-- deadline firing or an acknowledgement never waits on this lock while
+-- holding rows that a case change or another group needs.
 
 CREATE OR REPLACE FUNCTION event_emit(p_inst bigint, p_what text,
                                       p_case bigint, p_notice bigint,
@@ -23,8 +27,10 @@ BEGIN
     IF p_inst IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM pg_advisory_xact_lock(
-        hashtextextended('maillage:event streams', 0));
+    IF current_setting('maillage.group_commit', true) = 'on' THEN
+        PERFORM pg_advisory_xact_lock(
+            hashtextextended('maillage:event streams', 0));
+    END IF;
     INSERT INTO event_counter AS ec (institution_id, last_seq)
         VALUES (p_inst, 1)
         ON CONFLICT (institution_id)

@@ -298,24 +298,6 @@ static long expect_cut(struct itest_conn *c, const char *message,
 	return (long)(itest_now_ms() - start);
 }
 
-/* The value of a query (codes and logins only substituted). */
-static long long sql_int(const char *f, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static long long sql_int(const char *f, ...)
-{
-	char sql[2048];
-	va_list ap;
-	int r;
-
-	va_start(ap, f);
-	r = vsnprintf(sql, sizeof(sql), f, ap);
-	va_end(ap);
-	if (r < 0 || (size_t)r >= sizeof(sql))
-		fail_msg("test_admin: query too long");
-	return itest_psql_int(sql);
-}
-
 /* An institution CODE with an account per login of `logins` (partners). */
 static void make_institution(const char *code, const char *const *logins,
 			     size_t n)
@@ -805,20 +787,21 @@ static void test_disable_cuts_account(void **state)
 	itest_close(other);
 
 	/* the cut is audited under the account cut, the disable names it */
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE"
-				 " login = '%s' AND action = "
-				 "'session.revoked' AND error_code = "
-				 "'UNAUTHENTICATED'",
-				 login),
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM audit_event WHERE"
+				       " login = '%s' AND action = "
+				       "'session.revoked' AND error_code = "
+				       "'UNAUTHENTICATED'",
+				       login),
 			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event e JOIN"
-				 " account a ON a.id = e.target_account_id"
-				 " WHERE a.login = '%s' AND e.action IN"
-				 " ('admin.account.disable',"
-				 " 'admin.account.enable') AND e.outcome ="
-				 " 'ok'",
-				 login),
-			 3);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event e JOIN"
+			      " account a ON a.id = e.target_account_id"
+			      " WHERE a.login = '%s' AND e.action IN"
+			      " ('admin.account.disable',"
+			      " 'admin.account.enable') AND e.outcome ="
+			      " 'ok'",
+			      login),
+		3);
 }
 
 static void test_rotate_certificate(void **state)
@@ -890,12 +873,13 @@ static void test_rotate_certificate(void **state)
 	c = session_ok(login);
 	itest_close(c);
 	session_refused(fresh);
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event e JOIN"
-				 " account a ON a.id = e.target_account_id"
-				 " WHERE a.login = '%s' AND e.action ="
-				 " 'admin.account.rotate'",
-				 login),
-			 3);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event e JOIN"
+			      " account a ON a.id = e.target_account_id"
+			      " WHERE a.login = '%s' AND e.action ="
+			      " 'admin.account.rotate'",
+			      login),
+		3);
 }
 
 static void test_disable_institution_cuts_all(void **state)

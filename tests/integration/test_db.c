@@ -23,7 +23,7 @@
 #include "db.h"
 #include "itest.h"
 
-#define NJOBS 12
+#define NJOBS (DB_GROUP_MAX + 4)
 
 struct outcome {
 	int calls;
@@ -141,38 +141,48 @@ static long long count_rows(const char *table)
 	return itest_sql_int("SELECT count(*) FROM %s", table);
 }
 
-/* Queued groupable jobs share one transaction, at most DB_GROUP_MAX. */
-static void test_group_shares_commit(void **state)
+/* An empty itest_group, the connection kept busy, then n inserts (ids
+ * 1..n) queued behind it, marked for group commit or not; all answered. */
+static void insert_queued(int n, int group, struct outcome *o)
 {
-	struct outcome blocker = {0}, o[NJOBS];
+	struct outcome blocker = {0};
 	char id[16];
 	int i;
 
-	(void)state;
-	memset(o, 0, sizeof(o));
+	memset(o, 0, (size_t)n * sizeof(*o));
 	exec_sql("TRUNCATE itest_group");
 	block(&blocker);
-	for (i = 0; i < NJOBS; i++) {
+	for (i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "%d", i + 1);
-		submit(insert_sql, id, 1, &o[i]);
+		submit(insert_sql, id, group, &o[i]);
 	}
 	run_until_done();
 	assert_int_equal(blocker.status, DB_OK);
+}
+
+/* Queued groupable jobs share one transaction, at most DB_GROUP_MAX. */
+static void test_group_shares_commit(void **state)
+{
+	struct outcome o[NJOBS];
+	int i;
+
+	(void)state;
+	insert_queued(NJOBS, 1, o);
 	for (i = 0; i < NJOBS; i++) {
 		assert_int_equal(o[i].calls, 1);
 		assert_int_equal(o[i].status, DB_OK);
 		assert_true(o[i].txid > 0);
 	}
 	/* the first DB_GROUP_MAX in one transaction, the rest in another */
-	for (i = 1; i < 8; i++)
+	for (i = 1; i < DB_GROUP_MAX; i++)
 		assert_true(o[i].txid == o[0].txid);
-	assert_true(o[8].txid != o[0].txid);
-	for (i = 9; i < NJOBS; i++)
-		assert_true(o[i].txid == o[8].txid);
+	assert_true(o[DB_GROUP_MAX].txid != o[0].txid);
+	for (i = DB_GROUP_MAX + 1; i < NJOBS; i++)
+		assert_true(o[i].txid == o[DB_GROUP_MAX].txid);
 	assert_int_equal(count_rows("itest_group"), NJOBS);
 }
 
-/* A group's transaction is marked for event_emit (sql/020); a job alone
+/* A group's transaction is marked for event_emit (sql/019); a job alone
  * is not. */
 static void test_group_marked(void **state)
 {
@@ -198,19 +208,11 @@ static void test_group_marked(void **state)
 /* Jobs not marked never share a transaction. */
 static void test_not_marked_alone(void **state)
 {
-	struct outcome blocker = {0}, o[4];
-	char id[16];
+	struct outcome o[4];
 	int i;
 
 	(void)state;
-	memset(o, 0, sizeof(o));
-	exec_sql("TRUNCATE itest_group");
-	block(&blocker);
-	for (i = 0; i < 4; i++) {
-		snprintf(id, sizeof(id), "%d", i + 1);
-		submit(insert_sql, id, 0, &o[i]);
-	}
-	run_until_done();
+	insert_queued(4, 0, o);
 	for (i = 0; i < 4; i++) {
 		assert_int_equal(o[i].status, DB_OK);
 		if (i > 0)

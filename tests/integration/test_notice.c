@@ -424,24 +424,6 @@ static int view_events(json_t *view, const char *what, const char *inst)
 
 /* ---- the database -------------------------------------------------------- */
 
-static long long sql_int(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static long long sql_int(const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-	long long v;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	v = itest_psql_int(sql);
-	if (v < 0)
-		fail_msg("SQL failed or gave no integer: %s", sql);
-	return v;
-}
-
 static void sql_str(char *out, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -1032,11 +1014,11 @@ static void test_send_text_output(void **state)
 		     key));
 	if (out.status != 0)
 		fail_msg("notice send: exit %d: %s", out.status, out.err);
-	notice = sql_int("SELECT id FROM notice WHERE idempotency_key = '%s'",
-			 key);
-	case_id = sql_int("SELECT case_id FROM notice WHERE "
-			  "idempotency_key = '%s'",
-			  key);
+	notice = itest_sql_int(
+		"SELECT id FROM notice WHERE idempotency_key = '%s'", key);
+	case_id = itest_sql_int("SELECT case_id FROM notice WHERE "
+				"idempotency_key = '%s'",
+				key);
 	if (!has_number(out.out, notice) || !has_number(out.out, case_id))
 		fail_msg("notice send does not print notice %lld and case "
 			 "%lld:\n%s",
@@ -1145,18 +1127,21 @@ static void test_send_identity(void **state)
 	json_decref(view);
 
 	/* in the database */
-	assert_int_equal(sql_int("SELECT count(*) FROM notice_recipient WHERE "
-				 "notice_id = %lld AND state = 'sent'",
-				 s.notice_id),
-			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM identity_assertion "
-				 "WHERE person_id = %lld AND notice_id = %lld",
-				 s.person_id, s.notice_id),
-			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE id = %lld "
-				 "AND informed = false",
-				 s.notice_id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice_recipient WHERE "
+			      "notice_id = %lld AND state = 'sent'",
+			      s.notice_id),
+		1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM identity_assertion "
+			      "WHERE person_id = %lld AND notice_id = %lld",
+			      s.person_id, s.notice_id),
+		1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice WHERE id = %lld "
+			      "AND informed = false",
+			      s.notice_id),
+		1);
 }
 
 /* A declared age instead of a birth date; informed yes; no text. */
@@ -1230,9 +1215,9 @@ static void test_send_file(void **state)
 	s = cli_send("ase", ARGS("notice", "send", "--file", path, "--urgency",
 				 "normal"));
 	assert_true(s.new_person);
-	assert_int_equal(sql_int("SELECT id FROM notice WHERE "
-				 "idempotency_key = '%s'",
-				 key),
+	assert_int_equal(itest_sql_int("SELECT id FROM notice WHERE "
+				       "idempotency_key = '%s'",
+				       key),
 			 s.notice_id);
 	view = case_show("ase", s.case_id);
 	n = find_id(jarr(view, "notices"), "notice_id", s.notice_id);
@@ -1319,10 +1304,11 @@ static void test_send_person_id(void **state)
 	assert_int_equal(json_array_size(jarr(view, "identities")), 1);
 	assert_string_equal(jstr(view, "last_kind"), "followup");
 	json_decref(view);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE case_id = "
-				 "%lld",
-				 s.case_id),
-			 4);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice WHERE case_id = "
+			      "%lld",
+			      s.case_id),
+		4);
 
 	/* police is no party of this person's case: as if it did not exist */
 	c = itest_session("police");
@@ -1366,18 +1352,20 @@ static void test_idempotent_resend(void **state)
 	assert_int_equal(r.case_id, s.case_id);
 	assert_int_equal(r.person_id, s.person_id);
 	expect_unchanged(before, "resend with the same key");
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE "
-				 "idempotency_key = '%s'",
-				 key),
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM notice WHERE "
+				       "idempotency_key = '%s'",
+				       key),
 			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM identity_assertion "
-				 "WHERE person_id = %lld",
-				 s.person_id),
-			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice_recipient WHERE "
-				 "notice_id = %lld",
-				 s.notice_id),
-			 2);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM identity_assertion "
+			      "WHERE person_id = %lld",
+			      s.person_id),
+		1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice_recipient WHERE "
+			      "notice_id = %lld",
+			      s.notice_id),
+		2);
 
 	/* the same through the protocol, audited as a success */
 	c = itest_session("ase");
@@ -1398,9 +1386,9 @@ static void test_idempotent_resend(void **state)
 	assert_false(o.replayed);
 	assert_true(o.notice_id != s.notice_id);
 	assert_int_equal(o.case_id, s.case_id);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE "
-				 "idempotency_key = '%s'",
-				 key),
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM notice WHERE "
+				       "idempotency_key = '%s'",
+				       key),
 			 2);
 }
 
@@ -1450,14 +1438,15 @@ static void test_idempotent_concurrent(void **state)
 		itest_close(c[i]);
 	}
 	assert_int_equal(fresh_ones, 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE "
-				 "idempotency_key = '%s'",
-				 key),
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM notice WHERE "
+				       "idempotency_key = '%s'",
+				       key),
 			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_file WHERE id = "
-				 "%lld",
-				 case_id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM case_file WHERE id = "
+			      "%lld",
+			      case_id),
+		1);
 }
 
 /* ==== concurrency: one open case per person ============================== */
@@ -1482,9 +1471,9 @@ static void test_concurrent_sends_one_case(void **state)
 				   "Test: fermé avant une rafale"));
 	assert_string_equal(jstr(doc, "status"), "closed");
 	json_decref(doc);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_file WHERE "
-				 "person_id = %lld AND status = 'open'",
-				 s.person_id),
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM case_file WHERE "
+				       "person_id = %lld AND status = 'open'",
+				       s.person_id),
 			 0);
 
 	for (i = 0; i < N; i++)
@@ -1525,17 +1514,18 @@ static void test_concurrent_sends_one_case(void **state)
 	}
 	assert_true(case_id != s.case_id);
 	assert_int_equal(new_cases, 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_file WHERE "
-				 "person_id = %lld AND status = 'open'",
-				 s.person_id),
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM case_file WHERE "
+				       "person_id = %lld AND status = 'open'",
+				       s.person_id),
 			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice WHERE case_id = "
-				 "%lld",
-				 case_id),
-			 N);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_event WHERE "
-				 "case_id = %lld AND what = 'opened'",
-				 case_id),
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice WHERE case_id = "
+			      "%lld",
+			      case_id),
+		N);
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM case_event WHERE "
+				       "case_id = %lld AND what = 'opened'",
+				       case_id),
 			 1);
 }
 
@@ -1553,11 +1543,12 @@ static void test_inbox(void **state)
 	n1 = send_new("ase", "referral", "pjj75", "general");
 	n2 = send_about("ase", n1.person_id, "followup", "pjj75", "social");
 	n3 = send_about("ase", n1.person_id, "hearing", "pjj75", "judicial");
-	assert_int_equal(sql_int("SELECT count(*) FROM notice_recipient WHERE "
-				 "notice_id IN (%lld, %lld, %lld) AND state = "
-				 "'sent'",
-				 n1.notice_id, n2.notice_id, n3.notice_id),
-			 3);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice_recipient WHERE "
+			      "notice_id IN (%lld, %lld, %lld) AND state = "
+			      "'sent'",
+			      n1.notice_id, n2.notice_id, n3.notice_id),
+		3);
 
 	ack = cli_ok("pjj", ARGS("ack", ids(n1.notice_id), "--state", "read"));
 	assert_string_equal(jstr(ack, "previous_state"), "sent");
@@ -1578,15 +1569,17 @@ static void test_inbox(void **state)
 	assert_non_null(it);
 	assert_string_equal(jstr(it, "state"), "received");
 	assert_string_equal(jstr(it, "kind"), "hearing");
-	assert_int_equal(sql_int("SELECT count(*) FROM notice_recipient WHERE "
-				 "notice_id IN (%lld, %lld) AND state = "
-				 "'received'",
-				 n2.notice_id, n3.notice_id),
-			 2);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice_recipient WHERE "
-				 "notice_id = %lld AND state = 'read'",
-				 n1.notice_id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice_recipient WHERE "
+			      "notice_id IN (%lld, %lld) AND state = "
+			      "'received'",
+			      n2.notice_id, n3.notice_id),
+		2);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice_recipient WHERE "
+			      "notice_id = %lld AND state = 'read'",
+			      n1.notice_id),
+		1);
 
 	/* unacknowledged first, then newest first */
 	json_array_foreach(inbox, i, it)
@@ -1732,11 +1725,12 @@ static void test_ack_forward(void **state)
 	view = case_show("ase", s.case_id);
 	expect_recipient(view, s.notice_id, "pjj75", "done", "successful");
 	json_decref(view);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice_recipient nr "
-				 "JOIN account a ON a.id = nr.acked_by WHERE "
-				 "nr.notice_id = %lld AND a.login = 'pjj'",
-				 s.notice_id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice_recipient nr "
+			      "JOIN account a ON a.id = nr.acked_by WHERE "
+			      "nr.notice_id = %lld AND a.login = 'pjj'",
+			      s.notice_id),
+		1);
 }
 
 /* Moves that skip states, done from accepted with the other outcome. */
@@ -1849,10 +1843,11 @@ static void test_ack_not_addressed(void **state)
 	}
 	cli_refused("police", ARGS("ack", ids(s.notice_id), "--state", "read"),
 		    "NOT_FOUND", NULL);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice_recipient WHERE "
-				 "notice_id = %lld AND state = 'sent'",
-				 s.notice_id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice_recipient WHERE "
+			      "notice_id = %lld AND state = 'sent'",
+			      s.notice_id),
+		1);
 }
 
 /* ==== case list ========================================================== */
@@ -2158,10 +2153,11 @@ static void test_case_lead(void **state)
 	view = case_show("ase", s.case_id);
 	assert_string_equal(jstr(view, "lead"), "");
 	json_decref(view);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_file WHERE id = "
-				 "%lld AND lead_institution_id IS NULL",
-				 s.case_id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM case_file WHERE id = "
+			      "%lld AND lead_institution_id IS NULL",
+			      s.case_id),
+		1);
 }
 
 /* ==== close and reopen =================================================== */
@@ -2230,9 +2226,9 @@ static void test_case_close_reopen(void **state)
 	refused(c, "coord", rq_reopen(&q, s.case_id), "case.reopen",
 		EC(CONFLICT), "case_id", "reopen beside another open case");
 	itest_close(c);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_file WHERE "
-				 "person_id = %lld AND status = 'open'",
-				 s.person_id),
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM case_file WHERE "
+				       "person_id = %lld AND status = 'open'",
+				       s.person_id),
 			 1);
 }
 
@@ -2612,9 +2608,11 @@ static void test_indicators(void **state)
 	long long total, control;
 
 	(void)state;
-	total = sql_int("SELECT count(*) FROM indicator WHERE NOT retired");
-	control = sql_int("SELECT count(*) FROM indicator WHERE NOT retired "
-			  "AND category = 'control'");
+	total = itest_sql_int(
+		"SELECT count(*) FROM indicator WHERE NOT retired");
+	control = itest_sql_int(
+		"SELECT count(*) FROM indicator WHERE NOT retired "
+		"AND category = 'control'");
 	for (k = 0; k < itest_demo_count; k++) {
 		l = cli_ok(itest_demo_accounts[k].login, ARGS("indicators"));
 		assert_true(json_is_array(l));
@@ -2819,10 +2817,11 @@ static void test_bad_send_text(void **state)
 	rs.m.text = text;
 	s = raw_sent(c, &rs, "text of exactly 32 KiB");
 	/* sealed (vault.h): nothing in clear, the whole text read back */
-	assert_int_equal(sql_int("SELECT octet_length(body) FROM notice WHERE "
-				 "id = %lld AND body_enc IS NOT NULL",
-				 s.notice_id),
-			 0);
+	assert_int_equal(
+		itest_sql_int("SELECT octet_length(body) FROM notice WHERE "
+			      "id = %lld AND body_enc IS NOT NULL",
+			      s.notice_id),
+		0);
 	{
 		json_t *v = case_show("ase", s.case_id);
 		json_t *n =

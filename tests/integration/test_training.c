@@ -325,24 +325,6 @@ static void expect_hidden(json_t *o, const char *key, const char *want,
 
 /* ---- the database -------------------------------------------------------- */
 
-static long long sql_int(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static long long sql_int(const char *fmt, ...)
-{
-	char sql[4096];
-	va_list ap;
-	long long v;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	v = itest_psql_int(sql);
-	if (v < 0)
-		fail_msg("SQL failed or gave no integer: %s", sql);
-	return v;
-}
-
 static void sql_do(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void sql_do(const char *fmt, ...)
@@ -771,22 +753,24 @@ static void test_training_add_show_list(void **state)
 	json_decref(s);
 
 	/* audited with the session's id */
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE"
-				 " action = 'training.add' AND outcome = 'ok'"
-				 " AND training_id = %lld",
-				 id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE"
+			      " action = 'training.add' AND outcome = 'ok'"
+			      " AND training_id = %lld",
+			      id),
+		1);
 
 	s = cli_ok("coord", ARGS("training", "show", ids(id)));
 	assert_int_equal(jint(s, "id"), id);
 	assert_int_equal(jint(s, "participants"), 15);
 	assert_int_equal(session_count(s, inst, "lawyer"), 7);
 	json_decref(s);
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE"
-				 " action = 'training.show' AND outcome = 'ok'"
-				 " AND training_id = %lld",
-				 id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE"
+			      " action = 'training.show' AND outcome = 'ok'"
+			      " AND training_id = %lld",
+			      id),
+		1);
 
 	l = cli_ok("coord", ARGS("training", "list", "--institution", inst));
 	assert_int_equal(json_array_size(l), 1);
@@ -916,11 +900,12 @@ static void test_training_edit(void **state)
 	assert_true(fabs(jnum(s, "pre_score") - 5.0) < 1e-9);
 	assert_string_equal(jstr(s, "updated_by"), "coord");
 	json_decref(s);
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE"
-				 " action = 'training.edit' AND outcome = 'ok'"
-				 " AND training_id = %lld",
-				 id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE"
+			      " action = 'training.edit' AND outcome = 'ok'"
+			      " AND training_id = %lld",
+			      id),
+		1);
 
 	/* an edit based on version 1 is refused: nothing changes */
 	snapshot(before, sizeof(before));
@@ -1111,9 +1096,10 @@ static void test_training_bad_inputs(void **state)
 	args[n] = NULL;
 	cli_refused("coord", args, "BAD_REQUEST", "trainers");
 	expect_unchanged(before, "bad sessions");
-	assert_true(sql_int("SELECT count(*) FROM audit_event WHERE action ="
-			    " 'training.add' AND outcome = 'refused' AND"
-			    " error_code = 'BAD_REQUEST'") >= 20);
+	assert_true(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE action ="
+			      " 'training.add' AND outcome = 'refused' AND"
+			      " error_code = 'BAD_REQUEST'") >= 20);
 
 	/* usage errors, caught before any exchange */
 	cli_usage("coord", ARGS("training", "add", "--duration", "60",
@@ -1157,12 +1143,13 @@ static void test_access_rules(void **state)
 				 "--module", "partnership", "--attendee",
 				 "hlr:volunteer=5"));
 	snapshot(before, sizeof(before));
-	refused0 = sql_int("SELECT count(*) FROM audit_event WHERE outcome ="
-			   " 'refused' AND error_code = 'FORBIDDEN' AND action"
-			   " IN ('training.add', 'training.edit',"
-			   " 'training.list', 'training.show',"
-			   " 'training.reference', 'report.reach',"
-			   " 'report.impact')");
+	refused0 = itest_sql_int(
+		"SELECT count(*) FROM audit_event WHERE outcome ="
+		" 'refused' AND error_code = 'FORBIDDEN' AND action"
+		" IN ('training.add', 'training.edit',"
+		" 'training.list', 'training.show',"
+		" 'training.reference', 'report.reach',"
+		" 'report.impact')");
 	for (i = 0; i < sizeof(outsiders) / sizeof(outsiders[0]); i++) {
 		const char *who = outsiders[i];
 
@@ -1188,13 +1175,14 @@ static void test_access_rules(void **state)
 		json_decref(cli_ok(who, ARGS("network", "list")));
 	}
 	expect_unchanged(before, "forbidden requests");
-	assert_int_equal(sql_int("SELECT count(*) FROM audit_event WHERE"
-				 " outcome = 'refused' AND error_code ="
-				 " 'FORBIDDEN' AND action IN ('training.add',"
-				 " 'training.edit', 'training.list',"
-				 " 'training.show', 'training.reference',"
-				 " 'report.reach', 'report.impact')"),
-			 refused0 + 6 * 7);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE"
+			      " outcome = 'refused' AND error_code ="
+			      " 'FORBIDDEN' AND action IN ('training.add',"
+			      " 'training.edit', 'training.list',"
+			      " 'training.show', 'training.reference',"
+			      " 'report.reach', 'report.impact')"),
+		refused0 + 6 * 7);
 }
 
 /* ======================================================================== */
@@ -1446,8 +1434,9 @@ static void test_report_reach(void **state)
 		  ARGS("report", "reach", "--year", "2021", "--format", "pdf"));
 	cli_usage("coord",
 		  ARGS("report", "reach", "--year", "2021", "--lang", "de"));
-	assert_true(sql_int("SELECT count(*) FROM audit_event WHERE action ="
-			    " 'report.reach' AND outcome = 'ok'") >= 7);
+	assert_true(
+		itest_sql_int("SELECT count(*) FROM audit_event WHERE action ="
+			      " 'report.reach' AND outcome = 'ok'") >= 7);
 }
 
 /* ======================================================================== */
@@ -1474,9 +1463,9 @@ static void notice_at(const char *code, const char *at)
 /* A new case; its id. */
 static long long new_case(void)
 {
-	return sql_int("WITH p AS (INSERT INTO person DEFAULT VALUES"
-		       " RETURNING id) INSERT INTO case_file (person_id)"
-		       " SELECT id FROM p RETURNING id");
+	return itest_sql_int("WITH p AS (INSERT INTO person DEFAULT VALUES"
+			     " RETURNING id) INSERT INTO case_file (person_id)"
+			     " SELECT id FROM p RETURNING id");
 }
 
 /* Institution `code` recorded protection status `st` on case `id` at `at`. */

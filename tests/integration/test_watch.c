@@ -162,24 +162,6 @@ static void assert_instant(const char *s)
 
 /* ---- SQL ---- */
 
-static long long sql_int(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static long long sql_int(const char *fmt, ...)
-{
-	char sql[2048];
-	long long v;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	v = itest_psql_int(sql);
-	if (v < 0)
-		fail_msg("query failed or gave no number: %s", sql);
-	return v;
-}
-
 static void sql_exec(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -198,7 +180,7 @@ static void sql_exec(const char *fmt, ...)
 /* The last number of an institution's stream (0: none yet). */
 static uint64_t stream_head(const char *inst)
 {
-	return (uint64_t)sql_int(
+	return (uint64_t)itest_sql_int(
 		"SELECT coalesce((SELECT ec.last_seq FROM event_counter ec "
 		"JOIN institution i ON i.id = ec.institution_id "
 		"WHERE i.code = '%s'), 0)",
@@ -212,7 +194,7 @@ static uint64_t stream_head(const char *inst)
  */
 static uint64_t emit_marker(const char *inst, int64_t case_id)
 {
-	return (uint64_t)sql_int(
+	return (uint64_t)itest_sql_int(
 		"SELECT event_emit((SELECT id FROM institution WHERE code = "
 		"'%s'), 'status', %" PRId64 ", NULL, NULL, 'spotted')",
 		inst, case_id);
@@ -1250,7 +1232,7 @@ static void test_need_to_know(void **state)
 	assert_string_equal(e->kind, "sighting");
 	assert_int_equal(e->case_id, g.case_id);
 	for (i = 0; i < 100 && hidden == 0; i++) {
-		hidden = (uint64_t)sql_int(
+		hidden = (uint64_t)itest_sql_int(
 			"SELECT coalesce(max(e.seq), 0) FROM inst_event e "
 			"JOIN institution i ON i.id = e.institution_id "
 			"WHERE i.code = 'hlr' AND e.what = 'escalation' AND "
@@ -1383,13 +1365,14 @@ static void test_escalation(void **state)
 	assert_true(strcmp(e->state, "sent") == 0 ||
 		    strcmp(e->state, "received") == 0);
 	/* Fired after the deadline, which is the notice's time + 3 s. */
-	assert_int_equal(sql_int("SELECT count(*) FROM notice_deadline d "
-				 "JOIN notice n ON n.id = d.notice_id "
-				 "WHERE d.notice_id = %" PRId64
-				 " AND d.fired_at >= d.due_at AND d.due_at >= "
-				 "n.created_at + interval '%d seconds'",
-				 a.notice_id, SHORT_DEADLINE_S),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice_deadline d "
+			      "JOIN notice n ON n.id = d.notice_id "
+			      "WHERE d.notice_id = %" PRId64
+			      " AND d.fired_at >= d.due_at AND d.due_at >= "
+			      "n.created_at + interval '%d seconds'",
+			      a.notice_id, SHORT_DEADLINE_S),
+		1);
 
 	/* The lead institution is told too. */
 	e = raw_until(ase, &la, "escalation", a.notice_id, WAIT_EVENT_MS);
@@ -1405,10 +1388,10 @@ static void test_escalation(void **state)
 
 	/* B: past its deadline by 2 s, nothing. */
 	for (i = 0; i < 100; i++) {
-		if (sql_int("SELECT count(*) FROM notice_deadline WHERE "
-			    "notice_id = %" PRId64
-			    " AND due_at + interval '2 seconds' < now()",
-			    b.notice_id) > 0)
+		if (itest_sql_int("SELECT count(*) FROM notice_deadline WHERE "
+				  "notice_id = %" PRId64
+				  " AND due_at + interval '2 seconds' < now()",
+				  b.notice_id) > 0)
 			break;
 		usleep(200000);
 	}
@@ -1417,19 +1400,22 @@ static void test_escalation(void **state)
 		fail_msg("coord: marker #%" PRIu64 " not delivered", marker);
 	assert_int_equal(evlist_count(&lc, "escalation", b.notice_id), 0);
 	assert_int_equal(evlist_count(&lc, "escalation", a.notice_id), 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_event WHERE "
-				 "what = 'escalated' AND notice_id = %" PRId64,
-				 b.notice_id),
-			 0);
-	assert_int_equal(sql_int("SELECT count(*) FROM notice_deadline WHERE "
-				 "notice_id = %" PRId64 " AND fired_at IS NULL "
-				 "AND satisfied_at IS NOT NULL",
-				 b.notice_id),
-			 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_event WHERE "
-				 "what = 'escalated' AND notice_id = %" PRId64,
-				 a.notice_id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM case_event WHERE "
+			      "what = 'escalated' AND notice_id = %" PRId64,
+			      b.notice_id),
+		0);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM notice_deadline WHERE "
+			      "notice_id = %" PRId64 " AND fired_at IS NULL "
+			      "AND satisfied_at IS NOT NULL",
+			      b.notice_id),
+		1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM case_event WHERE "
+			      "what = 'escalated' AND notice_id = %" PRId64,
+			      a.notice_id),
+		1);
 	evlist_assert_increasing(&lc, "coord");
 	evlist_assert_increasing(&la, "ase");
 
@@ -1531,10 +1517,11 @@ static void test_daemon_killed(void **state)
 	child_poll(&coord, 1000);
 	assert_int_equal(
 		evlist_count(&coord.ev, "escalation", s[BEFORE].notice_id), 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM case_event WHERE "
-				 "what = 'escalated' AND notice_id = %" PRId64,
-				 s[BEFORE].notice_id),
-			 1);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM case_event WHERE "
+			      "what = 'escalated' AND notice_id = %" PRId64,
+			      s[BEFORE].notice_id),
+		1);
 	assert_int_equal(child_stop(&coord), 0);
 	child_free(&coord);
 	deadlines_restore();
@@ -1599,7 +1586,7 @@ static void test_two_instances(void **state)
 	/* Give both instances time to fire again, if they would. */
 	child_poll(&coord, 2000);
 	for (i = 0; i < N; i++) {
-		long long targets = sql_int(
+		long long targets = itest_sql_int(
 			"SELECT count(*) FROM (SELECT a.institution_id FROM "
 			"account a JOIN institution i ON i.id = "
 			"a.institution_id WHERE a.role = 'coordinator' AND "
@@ -1608,22 +1595,25 @@ static void test_two_instances(void **state)
 			"%" PRId64 " AND lead_institution_id IS NOT NULL) t",
 			s[i].case_id);
 
-		assert_int_equal(sql_int("SELECT count(*) FROM case_event "
-					 "WHERE what = 'escalated' AND "
-					 "notice_id = %" PRId64,
-					 s[i].notice_id),
-				 1);
-		assert_int_equal(sql_int("SELECT count(*) FROM inst_event "
-					 "WHERE what = 'escalation' AND "
-					 "notice_id = %" PRId64,
-					 s[i].notice_id),
-				 targets);
-		assert_int_equal(sql_int("SELECT count(DISTINCT "
-					 "institution_id) FROM inst_event "
-					 "WHERE what = 'escalation' AND "
-					 "notice_id = %" PRId64,
-					 s[i].notice_id),
-				 targets);
+		assert_int_equal(
+			itest_sql_int("SELECT count(*) FROM case_event "
+				      "WHERE what = 'escalated' AND "
+				      "notice_id = %" PRId64,
+				      s[i].notice_id),
+			1);
+		assert_int_equal(
+			itest_sql_int("SELECT count(*) FROM inst_event "
+				      "WHERE what = 'escalation' AND "
+				      "notice_id = %" PRId64,
+				      s[i].notice_id),
+			targets);
+		assert_int_equal(
+			itest_sql_int("SELECT count(DISTINCT "
+				      "institution_id) FROM inst_event "
+				      "WHERE what = 'escalation' AND "
+				      "notice_id = %" PRId64,
+				      s[i].notice_id),
+			targets);
 		assert_int_equal(
 			evlist_count(&coord.ev, "escalation", s[i].notice_id),
 			1);
@@ -1802,8 +1792,9 @@ static void delivery_audit_settle(void)
 
 	for (i = 0; i < 120; i++) {
 		was = n;
-		n = sql_int("SELECT count(*) FROM audit_event WHERE action = "
-			    "'event.deliver'");
+		n = itest_sql_int(
+			"SELECT count(*) FROM audit_event WHERE action = "
+			"'event.deliver'");
 		if (n == was)
 			return;
 		usleep(1000000);

@@ -85,6 +85,7 @@ struct ident_tf {
 	size_t cap, n;
 	double records;
 	double self; /* records of a compared pair counted in the table */
+	int names;   /* names only: a code not held is not a rare one */
 };
 
 ident_tf *ident_tf_new(void)
@@ -199,16 +200,85 @@ void ident_tf_add(ident_tf *t, const ident_rec *r)
 	t->records += 1;
 }
 
-static double tf_count(const ident_tf *t, uint64_t code)
+/* The slot of `code`, or SIZE_MAX when the table does not hold it. */
+static size_t tf_find(const ident_tf *t, uint64_t code)
 {
 	size_t mask = t->cap - 1;
 	if (code == 0)
-		return 0;
+		return SIZE_MAX;
 	for (size_t i = mix(code) & mask;; i = (i + 1) & mask) {
 		if (t->s[i].code == code)
-			return t->s[i].count;
+			return i;
 		if (t->s[i].code == 0)
-			return 0;
+			return SIZE_MAX;
+	}
+}
+
+static double tf_count(const ident_tf *t, uint64_t code)
+{
+	size_t i = tf_find(t, code);
+	return i != SIZE_MAX ? t->s[i].count : 0;
+}
+
+void ident_tf_count(ident_tf *t, uint64_t code)
+{
+	tf_bump(t, code);
+}
+
+double ident_tf_get(const ident_tf *t, uint64_t code)
+{
+	return t != NULL ? tf_count(t, code) : 0;
+}
+
+ident_tf *ident_tf_new_names(double records)
+{
+	ident_tf *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		return NULL;
+	t->cap = 64; /* a query's tokens; grows like any table */
+	t->s = calloc(t->cap, sizeof *t->s);
+	if (t->s == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->records = records > 0 ? records : 0;
+	t->self = 1; /* the query is not among the stored records */
+	t->names = 1;
+	return t;
+}
+
+/* Hold `code` with `count` records (the larger if already held). */
+static void tf_put(ident_tf *t, uint64_t code, uint32_t count)
+{
+	size_t i;
+
+	if (code == 0)
+		return;
+	i = tf_find(t, code);
+	if (i == SIZE_MAX) {
+		tf_bump(t, code);
+		i = tf_find(t, code);
+		if (i == SIZE_MAX)
+			return; /* out of memory: left to u */
+	}
+	if (t->s[i].count < count)
+		t->s[i].count = count;
+}
+
+void ident_tf_put_names(ident_tf *t, const ident_rec *r,
+			const uint64_t counts[IDENT_NAME_KEYS])
+{
+	for (int i = 0; i < r->ngiven + r->nfamily && i < IDENT_NAME_KEYS;
+	     i++) {
+		const ident_tok_enc *k = i < r->ngiven
+						 ? &r->given[i]
+						 : &r->family[i - r->ngiven];
+		uint32_t c = counts[i] > UINT32_MAX ? UINT32_MAX
+						    : (uint32_t)counts[i];
+		if (c == 0)
+			continue; /* no key, or not counted yet */
+		tf_put(t, k->exact, c);
+		tf_put(t, k->phon, c);
 	}
 }
 
@@ -496,6 +566,7 @@ static double weight(const ident_model *m, const ident_tf *tf, int field,
 	mm = m->m[field][level];
 	uu = m->u[field][level];
 	if (tf && code && tf->records > 0 &&
+	    (!tf->names || tf_find(tf, code) != SIZE_MAX) &&
 	    (field == IDENT_F_BIRTH ? level == IDENT_BL_EXACT
 	     : field == IDENT_F_NAT
 		     ? level == IDENT_SAME

@@ -620,3 +620,18 @@ int ident_block_keys(ident_enc *e, const ident_rec *r, int query,
 	}
 	return n;
 }
+
+void ident_name_count_keys(ident_enc *e, const ident_rec *r,
+			   uint64_t keys[IDENT_NAME_KEYS])
+{
+	memset(keys, 0, IDENT_NAME_KEYS * sizeof keys[0]);
+	for (int i = 0; i < r->ngiven + r->nfamily && i < IDENT_NAME_KEYS;
+	     i++) {
+		const ident_tok_enc *t = i < r->ngiven
+						 ? &r->given[i]
+						 : &r->family[i - r->ngiven];
+		/* as the 'S' keys of ident_block_keys */
+		if (t->phon && !(t->flags & IDENT_TOK_JOINED))
+			keys[i] = block_code(e, 'S', t->phon, 0, 0);
+	}
+}

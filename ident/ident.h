@@ -234,6 +234,15 @@ double ident_dice(const uint64_t *a, const uint64_t *b, size_t words);
 int ident_block_keys(ident_enc *e, const ident_rec *r, int query,
 		     uint64_t *keys, int max);
 
+/* Name counting keys: one per name token (given names, then family
+ * names), keys[i] the 'S' blocking key of token i's phonetic code, 0 for
+ * a token without one. It is among every stored record's keys (unless
+ * the record has more than IDENT_MAX_BLOCK_KEYS), so the number of stored
+ * records holding it is the frequency of that pronunciation. */
+#define IDENT_NAME_KEYS (2 * IDENT_NAME_TOKENS)
+void ident_name_count_keys(ident_enc *e, const ident_rec *r,
+			   uint64_t keys[IDENT_NAME_KEYS]);
+
 /* ---------------------------------------------------------------------- */
 /* Comparison and Fellegi-Sunter scoring (compare.c, model.c)             */
 /* ---------------------------------------------------------------------- */
@@ -327,6 +336,24 @@ void ident_tf_add(ident_tf *t, const ident_rec *r);
 void ident_tf_set_self(ident_tf *t, int n);
 /* Relative frequency of a code in its field (0 when unseen). */
 double ident_tf_freq(const ident_tf *t, int field, uint64_t code);
+/*
+ * A table of the names' frequencies only, as a search among stored
+ * records can know them without reading them: `records` stored records,
+ * and for each name token of a query (ident_tf_put_names) the number of
+ * stored records holding its pronunciation (the count of its
+ * ident_name_count_keys key). A token's spelling and its pronunciation
+ * both get that count (at most as rare as its pronunciation: never
+ * weighed as rarer than it is). Codes the table does not hold (variant
+ * groups, dates, nationalities) are weighed by the model's u alone, not
+ * as rare values.
+ */
+ident_tf *ident_tf_new_names(double records);
+void ident_tf_put_names(ident_tf *t, const ident_rec *r,
+			const uint64_t counts[IDENT_NAME_KEYS]);
+/* Count one more record holding `code` (a general counter; 0 ignored). */
+void ident_tf_count(ident_tf *t, uint64_t code);
+/* How many records hold `code`, as counted or put. */
+double ident_tf_get(const ident_tf *t, uint64_t code);
 
 /* Compare two encoded records (tf, may be NULL, breaks ties between
  * agreeing names towards the rarer). */
@@ -451,7 +478,13 @@ typedef struct ident_link_opts {
 	int cluster;	  /* dedupe: pairs implied by the clusters too */
 	int compete;	  /* two files: competing candidates lower a score */
 	int verbose;	  /* statistics on stderr */
+	int tf;		  /* IDENT_TF_*: the term frequencies used */
 } ident_link_opts;
+
+/* Term frequencies of ident_link: every code of every record (the
+ * default), none, or the names' pronunciations only, counted by their
+ * keys as the daemon's search counts them (for measuring it). */
+enum { IDENT_TF_FULL = 0, IDENT_TF_NONE = 1, IDENT_TF_NAMES = 2 };
 
 typedef struct ident_link_result {
 	ident_pair *pairs; /* best first */

@@ -340,6 +340,69 @@ out:
 	return rc;
 }
 
+/* The names' table of IDENT_TF_NAMES: every record's name counting keys
+ * counted once per record (as identity_block holds them), then each
+ * record's tokens put with their counts. Both files count, as in the
+ * full table, and the pair's own two records are not counted (as the
+ * daemon does not count the stored one it compares with). */
+static ident_tf *link_tf_names(ident_enc *e, const ident_rec *left, size_t nl,
+			       const ident_rec *right, size_t nr)
+{
+	ident_tf *keys = ident_tf_new(), *t;
+	uint64_t k[IDENT_NAME_KEYS], cnt[IDENT_NAME_KEYS];
+	size_t n = nl + (right != NULL ? nr : 0);
+
+	t = ident_tf_new_names((double)n);
+	if (keys == NULL || t == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		const ident_rec *r = i < nl ? &left[i] : &right[i - nl];
+		ident_name_count_keys(e, r, k);
+		for (int j = 0; j < IDENT_NAME_KEYS; j++) {
+			int dup = 0;
+			for (int p = 0; p < j; p++)
+				dup |= k[p] == k[j];
+			if (!dup)
+				ident_tf_count(keys, k[j]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const ident_rec *r = i < nl ? &left[i] : &right[i - nl];
+		ident_name_count_keys(e, r, k);
+		for (int j = 0; j < IDENT_NAME_KEYS; j++)
+			cnt[j] = (uint64_t)ident_tf_get(keys, k[j]);
+		ident_tf_put_names(t, r, cnt);
+	}
+	ident_tf_free(keys);
+	ident_tf_set_self(t, 2);
+	return t;
+fail:
+	ident_tf_free(keys);
+	ident_tf_free(t);
+	return NULL;
+}
+
+/* The term frequencies of `mode` (IDENT_TF_*) in *out (NULL for none). */
+static int link_tf(ident_enc *e, const ident_rec *left, size_t nl,
+		   const ident_rec *right, size_t nr, int mode, ident_tf **out)
+{
+	*out = NULL;
+	if (mode == IDENT_TF_NONE)
+		return 0;
+	if (mode == IDENT_TF_NAMES) {
+		*out = link_tf_names(e, left, nl, right, nr);
+		return *out != NULL ? 0 : -1;
+	}
+	*out = ident_tf_new();
+	if (*out == NULL)
+		return -1;
+	for (size_t i = 0; i < nl; i++)
+		ident_tf_add(*out, &left[i]);
+	for (size_t i = 0; right != NULL && i < nr; i++)
+		ident_tf_add(*out, &right[i]);
+	return 0;
+}
+
 int ident_link(ident_enc *e, const ident_rec *left, size_t nl,
 	       const ident_rec *right, size_t nr, const ident_link_opts *o,
 	       ident_link_result *res)
@@ -359,13 +422,8 @@ int ident_link(ident_enc *e, const ident_rec *left, size_t nl,
 
 	memset(res, 0, sizeof *res);
 	ident_model_default(&res->model);
-	res->tf = ident_tf_new();
-	if (res->tf == NULL)
+	if (link_tf(e, left, nl, right, nr, o->tf, &res->tf) != 0)
 		return -1;
-	for (size_t i = 0; i < nl; i++)
-		ident_tf_add(res->tf, &left[i]);
-	for (size_t i = 0; !dedupe && i < nr; i++)
-		ident_tf_add(res->tf, &right[i]);
 
 	if (index_build(e, stored, ns, &ix) < 0)
 		goto out;

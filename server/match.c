@@ -2,9 +2,11 @@
  * match: the daemon's side of identity matching; see match.h. The
  * encoder, the name knowledge and the model are built once at start and
  * used from the event loop only (the library's encoder is not
- * thread-safe; the daemon has one thread). Scoring without term
- * frequencies: the stored records are not loaded, so very common names
- * are down-weighted only through the model's u probabilities.
+ * thread-safe; the daemon has one thread). Term frequencies without
+ * reading the stored records: a search's job also reads how many stored
+ * identities share the pronunciation of each of its names (the counts of
+ * their 'S' blocking keys, sql/020), and an agreement on a common name
+ * weighs less (ident_tf_new_names).
  */
 #include "match.h"
 
@@ -223,6 +225,10 @@ int match_encode_clear(const ident_clear *c, struct match_query *q)
 				    IDENT_MAX_BLOCK_KEYS);
 	q->nqkeys = ident_block_keys(match.enc, &q->rec, 1, q->qkeys,
 				     IDENT_MAX_BLOCK_KEYS);
+	ident_name_count_keys(match.enc, &q->rec, q->ckeys);
+	q->nckeys = q->rec.ngiven + q->rec.nfamily;
+	if (q->nckeys > IDENT_NAME_KEYS)
+		q->nckeys = IDENT_NAME_KEYS;
 	return q->nkeys > 0 && q->nqkeys > 0 ? 0 : -1;
 }
 
@@ -240,6 +246,11 @@ char *match_keys_literal(const uint64_t *keys, int n)
 					 i > 0 ? "," : "", (int64_t)keys[i]);
 	snprintf(s + used, cap - used, "}");
 	return s;
+}
+
+char *match_count_keys_literal(const struct match_query *q)
+{
+	return match_keys_literal(q->ckeys, q->nckeys);
 }
 
 char *match_seal(const struct vault *v, const char *identity_id,
@@ -349,20 +360,63 @@ static void match_keep(struct match_candidate *out, int *n, int max,
 	(*n)++;
 }
 
+/*
+ * The names' frequencies of `counts` (rows ord, n: ord 0 the identities
+ * counted, ord i >= 1 the count of q's i-th counting key) as a table of
+ * term frequencies in *out (NULL when `counts` is NULL). 0, or -1 when
+ * a row is malformed or out of memory.
+ */
+static int match_tf(const struct match_query *q, const PGresult *counts,
+		    ident_tf **out)
+{
+	uint64_t n[IDENT_NAME_KEYS] = {0};
+	int64_t ord, v, records = -1;
+	int i;
+
+	*out = NULL;
+	if (counts == NULL)
+		return 0;
+	for (i = 0; i < PQntuples(counts); i++) {
+		if (match_col_int8(counts, i, 0, &ord) != 0 ||
+		    match_col_int8(counts, i, 1, &v) != 0 || ord < 0 ||
+		    ord > q->nckeys || v < 0)
+			return -1;
+		if (ord == 0)
+			records = v;
+		else
+			n[ord - 1] = (uint64_t)v;
+	}
+	if (records < 0)
+		return -1;
+	*out = ident_tf_new_names((double)records);
+	if (*out == NULL)
+		return -1;
+	ident_tf_put_names(*out, &q->rec, n);
+	return 0;
+}
+
 int match_rank(const struct vault *v, const struct match_query *q,
-	       const PGresult *res, int col, double threshold, int visible_only,
-	       struct match_candidate *out, int max)
+	       const PGresult *counts, const PGresult *res, int col,
+	       double threshold, int visible_only, struct match_candidate *out,
+	       int max)
 {
 	int rows = PQntuples(res), i, n = 0;
 	struct match_candidate c;
+	ident_tf *tf;
 	char iid[24];
 	ident_rec rec;
 	ident_cmp cmp;
 
+	if (match_tf(q, counts, &tf) != 0) {
+		log_warnx("identity candidates: malformed name counts");
+		return -1;
+	}
+	memset(&rec, 0, sizeof(rec));
 	for (i = 0; i < rows; i++) {
 		if (match_row(res, i, col, &c) != 0) {
 			log_warnx("identity candidates: malformed row");
-			return -1;
+			n = -1;
+			break;
 		}
 		if (visible_only && !c.visible)
 			continue;
@@ -370,10 +424,12 @@ int match_rank(const struct vault *v, const struct match_query *q,
 		if (match_open(
 			    v, iid,
 			    (const unsigned char *)PQgetvalue(res, i, col + 2),
-			    (size_t)PQgetlength(res, i, col + 2), &rec) != 0)
-			return -1;
-		ident_compare(NULL, &q->rec, &rec, &cmp);
-		c.score = ident_score(&match.model, NULL, &cmp, NULL);
+			    (size_t)PQgetlength(res, i, col + 2), &rec) != 0) {
+			n = -1;
+			break;
+		}
+		ident_compare(tf, &q->rec, &rec, &cmp);
+		c.score = ident_score(&match.model, tf, &cmp, NULL);
 		if (c.score < threshold)
 			continue;
 		c.cmp = cmp;
@@ -381,9 +437,10 @@ int match_rank(const struct vault *v, const struct match_query *q,
 	}
 	/* explained once ranked: only the candidates kept */
 	for (i = 0; i < n; i++)
-		(void)ident_explain(&match.model, NULL, &out[i].cmp, NULL, NULL,
+		(void)ident_explain(&match.model, tf, &out[i].cmp, NULL, NULL,
 				    out[i].explanation,
 				    sizeof(out[i].explanation));
 	OPENSSL_cleanse(&rec, sizeof(rec));
+	ident_tf_free(tf);
 	return n;
 }

@@ -34,7 +34,20 @@ struct match_query {
 	int nkeys;
 	uint64_t qkeys[IDENT_MAX_BLOCK_KEYS]; /* that can meet stored ones */
 	int nqkeys;
+	uint64_t ckeys[IDENT_NAME_KEYS]; /* counting keys of its names */
+	int nckeys;
 };
+
+/*
+ * How common the query's names are among the stored identities
+ * (identity_name_counts, sql/020): the statement to add to a search's
+ * job, in binary format, with match_count_keys_literal(q) as $1; its
+ * result goes to match_rank, which weighs an agreement on a common name
+ * less (term frequencies, ident_tf_new_names).
+ */
+#define MATCH_COUNTS_SQL "SELECT ord, n FROM identity_name_counts($1::bigint[])"
+/* q's counting keys as a bigint[] literal (to free); NULL if OOM. */
+char *match_count_keys_literal(const struct match_query *q);
 
 struct match_candidate {
 	int64_t person_id;
@@ -94,13 +107,15 @@ char *match_seal(const struct vault *v, const char *identity_id,
  * Score the candidate rows of `res`, read in binary format (db_job_binary:
  * the sealed records come as their bytes, not as hexadecimal text twice
  * their size; columns from `col`: identity id, person id, sealed record,
- * visible, open case id the caller sees, any open case id) against `q`;
- * keep the best
- * identity per person scoring at least `threshold`, best first, at most `max`.
- * Returns how many, or -1 when a record does not open (logged).
+ * visible, open case id the caller sees, any open case id) against `q`,
+ * with the names' frequencies of `counts` (MATCH_COUNTS_SQL's rows in
+ * binary format; NULL: none); keep the best identity per person scoring at
+ * least `threshold`, best first, at most `max`. Returns how many, or -1
+ * when a record does not open or a row is malformed (logged).
  */
 int match_rank(const struct vault *v, const struct match_query *q,
-	       const PGresult *res, int col, double threshold, int visible_only,
-	       struct match_candidate *out, int max);
+	       const PGresult *counts, const PGresult *res, int col,
+	       double threshold, int visible_only, struct match_candidate *out,
+	       int max);
 
 #endif

@@ -569,6 +569,7 @@ struct notice_send {
 	char *match_rec;	  /* its encoding, sealed for its row */
 	char *match_keys;	  /* stored blocking keys, bigint[] literal */
 	char *match_qkeys;	  /* the keys that meet stored ones */
+	char *match_ckeys;	  /* its names' counting keys */
 	struct notice_match *nm;  /* ranked, while the policy links (or NULL) */
 	int new_case, new_person; /* what the store said, for the answer */
 };
@@ -586,6 +587,7 @@ static void notice_send_free(struct req *r)
 	free(st->match_rec);
 	free(st->match_keys);
 	free(st->match_qkeys);
+	free(st->match_ckeys);
 	free(st->nm);
 	free(st->to_codes);
 	req_free(r);
@@ -754,6 +756,9 @@ static int notice_match_add(struct db_job *job, const struct notice_send *st)
 
 	if (db_job_add(job, notice_match_put_sql, 3, put) != 0 ||
 	    db_job_add(job, notice_match_find_sql, 4, find) != 0 ||
+	    db_job_binary(job) != 0 ||
+	    db_job_add(job, MATCH_COUNTS_SQL, 1,
+		       (const char *const *)&st->match_ckeys) != 0 ||
 	    db_job_binary(job) != 0)
 		return -1;
 	return 0;
@@ -884,20 +889,22 @@ static void notice_match_queue(struct server *srv, int64_t person,
 	db_submit(srv->db, job, NULL, NULL);
 }
 
-/* Rank the candidates the write job found (results 2). 0, or -1. */
+/* Rank the candidates the write job found (results 2, with the names'
+ * counts in results 3). 0, or -1. */
 static int notice_match_rank(const struct notice_send *st,
 			     const struct db_reply *reply,
 			     struct notice_match *nm)
 {
 	nm->n = 0;
-	if (st->match_rec == NULL || reply->nresults != 3)
+	if (st->match_rec == NULL || reply->nresults != 4)
 		return 0;
 	/*
 	 * With links by policy, every candidate up to MATCH_CANDIDATES_MAX:
 	 * the rule is "exactly one at that score", whatever max_candidates
 	 * the answer is cut to.
 	 */
-	nm->n = match_rank(&st->srv->vault, st->mq, reply->results[2], 0,
+	nm->n = match_rank(&st->srv->vault, st->mq, reply->results[3],
+			   reply->results[2], 0,
 			   st->srv->cfg.candidate_threshold / 10.0, 0, nm->c,
 			   st->srv->cfg.auto_link_threshold > 0
 				   ? MATCH_CANDIDATES_MAX
@@ -1294,8 +1301,9 @@ static int notice_send_seal(const struct vault *v, struct notice_send *st,
 			match_keys_literal(st->mq->keys, st->mq->nkeys);
 		st->match_qkeys =
 			match_keys_literal(st->mq->qkeys, st->mq->nqkeys);
+		st->match_ckeys = match_count_keys_literal(st->mq);
 		if (st->match_rec == NULL || st->match_keys == NULL ||
-		    st->match_qkeys == NULL)
+		    st->match_qkeys == NULL || st->match_ckeys == NULL)
 			return -1;
 	}
 	return 0;

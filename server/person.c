@@ -3,7 +3,8 @@
  * identity as a notice's would be, encodes it (match_encode: keyed, no
  * name leaves this process), asks the database for the stored identities
  * sharing a blocking key (identity_candidates, sql/012) with whether the
- * caller may learn of each person, and scores them (match_rank); persons
+ * caller may learn of each person, and how common its names are
+ * (identity_name_counts, sql/020), and scores them (match_rank); persons
  * the caller may not learn of are left out of the answer.
  */
 #include "person.h"
@@ -113,9 +114,12 @@ static void person_search_done(void *arg, const struct db_reply *reply)
 		goto out;
 	}
 	/* only the persons the caller may learn of compete for the places */
-	n = match_rank(&c->srv->vault, &st->q, reply->results[0], 0,
-		       c->srv->cfg.candidate_threshold / 10.0, 1, cand,
-		       MATCH_CANDIDATES_MAX);
+	n = reply->nresults < 2
+		    ? -1
+		    : match_rank(&c->srv->vault, &st->q, reply->results[1],
+				 reply->results[0], 0,
+				 c->srv->cfg.candidate_threshold / 10.0, 1,
+				 cand, MATCH_CANDIDATES_MAX);
 	if (n < 0) {
 		log_warnx("conn %" PRIu64 " request %" PRIu64
 			  ": a stored identity does not open",
@@ -160,23 +164,28 @@ static struct db_job *person_search_job(const struct conn *c,
 {
 	const struct person_search_state *st = r->data;
 	struct acl_subject outsider = *s;
-	char inst[24], *keys;
+	char inst[24], *keys, *ckeys;
 	const char *params[3];
 	struct db_job *job;
 
 	outsider.is_party = 0;
 	keys = match_keys_literal(st->q.qkeys, st->q.nqkeys);
+	ckeys = match_count_keys_literal(&st->q);
 	params[0] = keys;
 	params[1] = req_fmt_int(inst, c->account.institution_id);
 	params[2] = acl_case_visible(&outsider) == ACL_ALLOW ? "t" : "f";
 	job = db_job_new();
-	if (keys == NULL || job == NULL ||
+	if (keys == NULL || ckeys == NULL || job == NULL ||
 	    db_job_add(job, person_search_sql, 3, params) != 0 ||
+	    db_job_binary(job) != 0 ||
+	    db_job_add(job, MATCH_COUNTS_SQL, 1, (const char *const *)&ckeys) !=
+		    0 ||
 	    db_job_binary(job) != 0 || req_audit_ok(job, c, r) != 0) {
 		db_job_free(job);
 		job = NULL;
 	}
 	free(keys);
+	free(ckeys);
 	return job;
 }
 

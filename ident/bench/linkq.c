@@ -262,6 +262,7 @@ struct cl_ctx {
 };
 
 static int no_cluster, no_compete;
+static int tf_mode; /* IDENT_TF_*: --tf */
 
 static struct prf eval_at(struct cl_ctx *c, double thr)
 {
@@ -314,6 +315,7 @@ static int run_ours(const ident_names *names, const char *lpath,
 	o.threshold = -10.0; /* cut below, at each threshold */
 	o.cluster = 0;	     /* clustered below, at each threshold */
 	o.compete = !no_compete;
+	o.tf = tf_mode;
 	if (ident_link(e, lr, lt.n, rpath ? rr : NULL, rt.n, &o, &res) < 0)
 		return -1;
 	out->seconds = now() - t0;
@@ -635,6 +637,7 @@ int main(int argc, char **argv)
 		{"no-cluster", no_argument, NULL, 'C'},
 		{"no-compete", no_argument, NULL, 'K'},
 		{"errors", required_argument, NULL, 'e'},
+		{"tf", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0}};
 	ident_gen_opts go;
 	const char *febrl = IDENT_TOP "/../shared/data/febrl";
@@ -689,13 +692,20 @@ int main(int argc, char **argv)
 		case 'e':
 			go.error_scale = strtod(optarg, NULL);
 			break;
+		case 'T':
+			tf_mode = strcmp(optarg, "none") == 0 ? IDENT_TF_NONE
+				  : strcmp(optarg, "names") == 0
+					  ? IDENT_TF_NAMES
+					  : IDENT_TF_FULL;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: ident-linkq [--n N] [--overlap F] "
 				"[--seed S] [--errors SCALE] [--febrl "
 				"DIR|--no-febrl] [--work "
 				"DIR] [--threshold W] [--sweep] [--fit] "
-				"[--no-cluster] [--no-compete]\n");
+				"[--no-cluster] [--no-compete] "
+				"[--tf full|names|none]\n");
 			return 2;
 		}
 	}

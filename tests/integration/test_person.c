@@ -240,6 +240,118 @@ static void test_coordinator_search(void **state)
 	json_decref(s);
 }
 
+/* The weight the explanation gives `field` ("given name: same name +6.1"). */
+static double explained_weight(json_t *cand, const char *field)
+{
+	const char *e = json_string_value(json_object_get(cand, "explanation"));
+	const char *at = e != NULL ? strstr(e, field) : NULL;
+	const char *end = at != NULL ? strchr(at, ';') : NULL;
+	const char *sign;
+
+	if (at == NULL)
+		fail_msg("no %s in the explanation", field);
+	if (end == NULL)
+		end = at + strlen(at);
+	for (sign = end; sign > at && sign[-1] != ' '; sign--)
+		;
+	return strtod(sign, NULL);
+}
+
+/* Count the identities stored so far (the daemon counts every half
+ * minute; a search reads the counts). */
+static void count_names(void)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		(void)itest_sql_int("SELECT identity_block_count_refresh()");
+		if (itest_sql_int("SELECT count(*) FROM "
+				  "identity_block_count_mark WHERE "
+				  "last_identity >= (SELECT coalesce(max("
+				  "identity_id), 0) FROM identity_encoding)") ==
+		    1)
+			return;
+		itest_sleep_ms(100);
+	}
+	fail_msg("the identities' keys were not counted");
+}
+
+/* Searching "Name Family": the candidate person `p` (which must be). */
+static json_t *search_for(const char *given, const char *fam, long long p)
+{
+	json_t *s, *c;
+
+	s = itest_cli_json_ok("coord",
+			      ITEST_ARGS("person", "search", "--given-name",
+					 given, "--family-name", fam,
+					 "--birth-date", "2008-05-06"));
+	c = candidate(json_object_get(s, "candidates"), p);
+	if (c == NULL)
+		fail_msg("person %lld not found: %s", p, json_dumps(s, 0));
+	json_incref(c);
+	json_decref(s);
+	return c;
+}
+
+/* A given name many stored identities share says less than a rare one:
+ * the daemon weighs an agreement by how many hold the name (term
+ * frequencies from the counts of its keys, sql/020). */
+static void test_common_name_weighs_less(void **state)
+{
+	unsigned long long u = (unsigned long long)itest_unique_id();
+	char given[32], fam[32], other[48];
+	double w_rare, w_common, s_rare, s_common, f_rare, f_common;
+	long long p;
+	json_t *s, *c;
+	int i, k;
+
+	(void)state;
+	snprintf(given, sizeof(given), "Quillonar");
+	snprintf(fam, sizeof(fam), "Vendrakis");
+	for (i = 0; i < 6; i++) {
+		given[9 + i] = (char)('a' + (u >> (4 * i)) % 26);
+		fam[9 + i] = (char)('a' + (u >> (4 * i + 2)) % 26);
+	}
+	given[15] = fam[15] = '\0';
+	s = itest_cli_json_ok("ase",
+			      ITEST_ARGS("notice", "send", "--kind", "sighting",
+					 "--to", "pjj75", "--given-name", given,
+					 "--family-name", fam, "--birth-date",
+					 "2008-05-06", "--sex", "M"));
+	p = itest_jint(s, "person_id");
+	json_decref(s);
+	count_names();
+	c = search_for(given, fam, p);
+	w_rare = explained_weight(c, "given name");
+	f_rare = explained_weight(c, "family name");
+	s_rare = json_real_value(json_object_get(c, "score"));
+	json_decref(c);
+
+	/* thirty other children with that given name */
+	for (k = 0; k < 30; k++) {
+		snprintf(other, sizeof(other), "Ostrowak%c%c%s", 'a' + k % 26,
+			 'a' + k / 26, fam + 9);
+		s = itest_cli_json_ok(
+			"ase",
+			ITEST_ARGS("notice", "send", "--kind", "sighting",
+				   "--to", "pjj75", "--given-name", given,
+				   "--family-name", other, "--sex", "F",
+				   "--birth-date", "1999"));
+		json_decref(s);
+	}
+	count_names();
+	c = search_for(given, fam, p);
+	w_common = explained_weight(c, "given name");
+	f_common = explained_weight(c, "family name");
+	s_common = json_real_value(json_object_get(c, "score"));
+	json_decref(c);
+	if (!(w_common < w_rare - 0.5 && s_common < s_rare - 0.5))
+		fail_msg("given name %.1f then %.1f, score %.2f then %.2f",
+			 w_rare, w_common, s_rare, s_common);
+	/* the family name, still rare, weighs as before */
+	assert_true(f_common > f_rare - 0.05 && f_common < f_rare + 0.05);
+}
+
 static void test_refusals(void **state)
 {
 	int status;
@@ -766,6 +878,7 @@ int main(void)
 		cmocka_unit_test(test_variant_spelling_is_proposed),
 		cmocka_unit_test(test_partner_sees_own_cases_only),
 		cmocka_unit_test(test_coordinator_search),
+		cmocka_unit_test(test_common_name_weighs_less),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_nothing_in_clear),
 		cmocka_unit_test(test_link_unlink_exactly),

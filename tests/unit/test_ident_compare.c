@@ -252,6 +252,89 @@ static void test_term_frequency(void **state)
 	ident_tf_free(tf);
 }
 
+/* The daemon's table: names only, counted by their keys. */
+static double given_weight(const ident_tf *tf, const ident_rec *q,
+			   const ident_rec *stored, double *birth)
+{
+	ident_model m;
+	ident_cmp c;
+	double w[IDENT_NFIELDS];
+
+	ident_model_default(&m);
+	ident_compare(tf, q, stored, &c);
+	ident_score(&m, tf, &c, w);
+	if (birth != NULL)
+		*birth = w[IDENT_F_BIRTH];
+	return w[IDENT_F_GIVEN];
+}
+
+static void test_names_table(void **state)
+{
+	ident_rec q, stored, joined;
+	uint64_t keys[IDENT_NAME_KEYS], bkeys[IDENT_MAX_BLOCK_KEYS];
+	uint64_t counts[IDENT_NAME_KEYS] = {0};
+	double plain, common, rare, b0, b1;
+	ident_tf *tf;
+	int nb, found;
+	(void)state;
+
+	rec("Mohamed", "Zeroual", "2010-04-04", "MA", &q);
+	rec("Mohamed", "Zeroual", "2010-04-04", "MA", &stored);
+	/* the counting key of a name is its stored 'S' blocking key */
+	ident_name_count_keys(E, &q, keys);
+	nb = ident_block_keys(E, &stored, 0, bkeys, IDENT_MAX_BLOCK_KEYS);
+	for (int i = 0; i < 2; i++) {
+		found = 0;
+		for (int j = 0; j < nb; j++)
+			found |= bkeys[j] == keys[i];
+		assert_true(found);
+	}
+	assert_true(keys[0] != 0 && keys[1] != 0 && keys[0] != keys[1]);
+	for (int i = 2; i < IDENT_NAME_KEYS; i++)
+		assert_true(keys[i] == 0);
+	/* a query does not hold the 'S' keys of complete records: the
+	 * counts are read by key, not through blocking */
+	nb = ident_block_keys(E, &q, 1, bkeys, IDENT_MAX_BLOCK_KEYS);
+	for (int j = 0; j < nb; j++)
+		assert_true(bkeys[j] != keys[0]);
+	/* the same name under another record: the same key */
+	rec("Mohamed", "Other", NULL, NULL, &joined);
+	ident_name_count_keys(E, &joined, bkeys);
+	assert_true(bkeys[0] == keys[0]);
+
+	plain = given_weight(NULL, &q, &stored, &b0);
+	/* one stored identity in five is a Mohamed: weighs less */
+	counts[0] = 20000;
+	counts[1] = 3;
+	tf = ident_tf_new_names(100000);
+	ident_tf_put_names(tf, &q, counts);
+	common = given_weight(tf, &q, &stored, &b1);
+	assert_true(common < plain - 1.9); /* at most TF_DOWN: 2 bits */
+	/* what the table does not hold (the date) is weighed by u alone,
+	 * not as a rare value */
+	assert_true(fabs(b1 - b0) < 1e-9);
+	ident_tf_free(tf);
+	/* a rare name weighs more than the average agreement */
+	counts[0] = 2;
+	tf = ident_tf_new_names(100000);
+	ident_tf_put_names(tf, &q, counts);
+	rare = given_weight(tf, &q, &stored, NULL);
+	assert_true(rare > plain + 1);
+	ident_tf_free(tf);
+	/* a name not counted yet (no row): as without the table */
+	counts[0] = 0;
+	tf = ident_tf_new_names(100000);
+	ident_tf_put_names(tf, &q, counts);
+	assert_true(fabs(given_weight(tf, &q, &stored, NULL) - plain) < 1e-9);
+	ident_tf_free(tf);
+	/* no identity counted: no adjustment at all */
+	counts[0] = 5;
+	tf = ident_tf_new_names(0);
+	ident_tf_put_names(tf, &q, counts);
+	assert_true(fabs(given_weight(tf, &q, &stored, NULL) - plain) < 1e-9);
+	ident_tf_free(tf);
+}
+
 static void test_explain(void **state)
 {
 	ident_rec a, b;
@@ -353,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_other_fields),
 		cmocka_unit_test(test_swapped_and_several_given),
 		cmocka_unit_test(test_term_frequency),
+		cmocka_unit_test(test_names_table),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_em),
 		cmocka_unit_test(test_fit),

@@ -11,9 +11,11 @@
 
 #include <stdint.h>
 
+#include "cert.h"
 #include "db.h"
 
 struct conn;
+struct server;
 
 struct audit_rec {
 	const char *action;	/* e.g. "ping", "connect" */
@@ -25,11 +27,32 @@ struct audit_rec {
 	int64_t person_id; /* 0 = none */
 };
 
+/* On whose behalf a record is written: a connection's account, peer and
+ * certificate, copied (audit_who_of) for work that goes on after the
+ * connection is gone (a link the network's policy makes once a notice is
+ * stored). */
+struct audit_who {
+	int authenticated;
+	int64_t account_id;
+	char login[65];
+	char institution[33];
+	const char *role; /* a static name */
+	char peer[64];
+	char fingerprint[CERT_FINGERPRINT_LEN + 1];
+};
+
+void audit_who_of(const struct conn *c, struct audit_who *w);
+
 /* Append the INSERT for `rec`, on behalf of connection `c`, to `job`. */
 int audit_job_add(struct db_job *job, const struct conn *c,
 		  const struct audit_rec *rec);
+/* The same on behalf of `w`, from server `srv`. */
+int audit_job_add_who(struct db_job *job, const struct server *srv,
+		      const struct audit_who *w, const struct audit_rec *rec);
 
 /* Write `rec` in a job of its own (refusals without an effect). */
 void audit_submit(struct conn *c, const struct audit_rec *rec);
+void audit_submit_who(struct server *srv, const struct audit_who *w,
+		      const struct audit_rec *rec);
 
 #endif

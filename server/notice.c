@@ -563,7 +563,8 @@ struct notice_send {
 	enum acl_visibility visibility;
 	struct acl_subject subject;
 	struct server *srv;
-	int64_t inst_id; /* the sender's institution */
+	int64_t inst_id;      /* the sender's institution */
+	struct audit_who who; /* the sender, for a record after it left */
 	/* a new identity to store and search (match.h), or NULL */
 	struct match_query *mq;
 	char *match_rec;	  /* its encoding, sealed for its row */
@@ -918,8 +919,9 @@ static int notice_match_rank(const struct notice_send *st,
  * ("person.autolink", naming the kept person and the notice), and the
  * answer once committed. A link refused (the known person was linked
  * meanwhile, say) leaves the pair in the review queue; the notice is
- * stored either way. A sender gone before the answer links nothing: the
- * pair waits for review like any other.
+ * stored either way. The policy does not depend on the sender waiting:
+ * a sender gone before the answer gets its notice linked all the same,
+ * audited on its behalf (st->who).
  */
 static const char notice_autolink_sql[] =
 	"SELECT link_id, open_case_id FROM person_autolink_tx($1::bigint,"
@@ -966,10 +968,8 @@ static void notice_autolink_done(void *arg, const struct db_reply *reply)
 			   r->notice_id, db_status_name(reply->status),
 			   reply->sqlstate);
 		/* the attempt is audited, its failure too */
-		if (c != NULL) {
-			notice_autolink_rec(r, &st->nm->c[0], "error", &rec);
-			audit_submit(c, &rec);
-		}
+		notice_autolink_rec(r, &st->nm->c[0], "error", &rec);
+		audit_submit_who(st->srv, &st->who, &rec);
 	}
 	if (c != NULL)
 		notice_send_reply(c, r, 0, st->new_case, st->new_person, st->nm,
@@ -980,11 +980,11 @@ static void notice_autolink_done(void *arg, const struct db_reply *reply)
 /*
  * Link the new person into nm->c[0] (match_auto_link chose it: the only
  * candidate at the policy's score, so the best). 0 when submitted (the
- * answer follows), -1 to answer at once without a link.
+ * answer follows, if the sender is still there), -1 to answer at once
+ * without a link.
  */
-static int notice_autolink(struct conn *c, struct req *r,
-			   const struct notice_match *nm, int new_case,
-			   int new_person)
+static int notice_autolink(struct req *r, const struct notice_match *nm,
+			   int new_case, int new_person)
 {
 	struct notice_send *st = r->data;
 	char keep[24], merge[24], notice[24], score[32], sender[24];
@@ -1005,7 +1005,7 @@ static int notice_autolink(struct conn *c, struct req *r,
 	job = db_job_new();
 	if (job == NULL ||
 	    db_job_add(job, notice_autolink_sql, 5, params) != 0 ||
-	    audit_job_add(job, c, &rec) != 0) {
+	    audit_job_add_who(job, st->srv, &st->who, &rec) != 0) {
 		db_job_free(job);
 		free(st->nm);
 		st->nm = NULL;
@@ -1013,7 +1013,7 @@ static int notice_autolink(struct conn *c, struct req *r,
 	}
 	st->new_case = new_case;
 	st->new_person = new_person;
-	db_submit(c->srv->db, job, notice_autolink_done, r);
+	db_submit(st->srv->db, job, notice_autolink_done, r);
 	return 0;
 }
 
@@ -1039,33 +1039,35 @@ static void notice_send_done(void *arg, const struct db_reply *reply)
 				   req_int(reply->results[0], 0, 0),
 				   st->inst_id, &nm);
 	}
-	if (c == NULL)
-		goto out;
 	if (reply->status != DB_OK) {
-		req_db_failed(c, r, reply);
+		if (c != NULL)
+			req_db_failed(c, r, reply);
 		goto out;
 	}
 	res = reply->results[0];
 	if (reply->nresults < 1 || PQntuples(res) != 1) {
-		notice_internal(c, r, "notice_send_tx returned no row");
+		if (c != NULL)
+			notice_internal(c, r, "notice_send_tx returned no row");
 		goto out;
 	}
 	r->notice_id = req_int(res, 0, 0);
 	r->case_id = req_int(res, 0, 1);
 	r->person_id = req_int(res, 0, 2);
-	log_debug("conn %" PRIu64 " request %" PRIu64 ": notice %" PRId64
-		  " in case %" PRId64 "%s",
-		  c->id, r->request_id, r->notice_id, r->case_id,
+	log_debug("request %" PRIu64 ": notice %" PRId64 " in case %" PRId64
+		  "%s",
+		  r->request_id, r->notice_id, r->case_id,
 		  req_bool(res, 0, 3) ? " (replayed)" : "");
 	if (nm.n < 0) {
 		/* stored and committed: answer without candidates */
 		nm.n = 0;
 	}
-	if (link == 0 && notice_autolink(c, r, &nm, req_bool(res, 0, 4),
+	if (link == 0 && notice_autolink(r, &nm, req_bool(res, 0, 4),
 					 req_bool(res, 0, 5)) == 0)
 		return; /* answered once linked */
-	notice_send_reply(c, r, req_bool(res, 0, 3), req_bool(res, 0, 4),
-			  req_bool(res, 0, 5), &nm, 0);
+	if (c != NULL)
+		notice_send_reply(c, r, req_bool(res, 0, 3),
+				  req_bool(res, 0, 4), req_bool(res, 0, 5), &nm,
+				  0);
 out:
 	notice_send_free(r);
 }
@@ -1378,6 +1380,7 @@ void notice_send(struct conn *c, const Maillage__Envelope *env)
 	st->subject = s;
 	st->srv = c->srv;
 	st->inst_id = c->account.institution_id;
+	audit_who_of(c, &st->who);
 	r->person_id = m->person_id;
 	if (m->person_id == 0 && match_enabled()) {
 		st->mq = malloc(sizeof(*st->mq));

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -865,6 +866,112 @@ static void test_policy_links_at_once(void **state)
 	json_decref(s);
 }
 
+/* Notice "Karima FAM" to `to` from session `ic`, not waiting for the
+ * answer. */
+static void send_karima_raw(struct itest_conn *ic, const char *to,
+			    const char *fam)
+{
+	Maillage__Envelope env = MAILLAGE__ENVELOPE__INIT;
+	Maillage__NoticeSend m = MAILLAGE__NOTICE_SEND__INIT;
+	Maillage__Identity id = MAILLAGE__IDENTITY__INIT;
+	char *dest[1], key[40];
+
+	snprintf(key, sizeof(key), "gone-%llu",
+		 (unsigned long long)itest_unique_id());
+	m.idempotency_key = key;
+	dest[0] = (char *)to;
+	id.given_name = "Karima";
+	id.family_name = (char *)fam;
+	id.birth_date = "2010-07-21";
+	id.sex = "F";
+	id.nationality = "DZ";
+	m.kind = "sighting";
+	m.to = dest;
+	m.n_to = 1;
+	m.identity = &id;
+	env.request_id = 7;
+	env.body_case = MAILLAGE__ENVELOPE__BODY_NOTICE_SEND;
+	env.notice_send = &m;
+	assert_int_equal(itest_send(ic, &env), 0);
+}
+
+/* Wait (10 s at most) until `sql` counts `want`. */
+static void wait_count(const char *sql, long long want)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (itest_psql_int(sql) == want)
+			return;
+		itest_sleep_ms(100);
+	}
+	fail_msg("still not %lld: %s", want, sql);
+}
+
+/* The policy does not wait for the sender: a sender gone between the
+ * store and the answer gets its notice linked all the same, audited on
+ * its behalf. The store is held back by a lock on the notices so that
+ * the connection closes while it waits. */
+static void test_policy_links_sender_gone(void **state)
+{
+	const struct itest_env *e = itest_env();
+	char fam[32], sql[512];
+	unsigned long long u = (unsigned long long)itest_unique_id();
+	const char *argv[] = {e->fixture, "psql", e->workdir,
+			      "BEGIN; LOCK TABLE notice IN EXCLUSIVE MODE; "
+			      "SELECT pg_sleep(3); COMMIT;",
+			      NULL};
+	struct itest_conn *ic;
+	long long a;
+	json_t *s;
+	pid_t pid;
+	int i, st;
+
+	(void)state;
+	snprintf(fam, sizeof(fam), "Belkacemi");
+	for (i = 0; i < 6; i++) {
+		size_t n = strlen(fam);
+		fam[n] = (char)('a' + (u >> (4 * i)) % 26);
+		fam[n + 1] = '\0';
+	}
+	s = send_karima("ase", "pjj75", fam);
+	a = itest_jint(s, "person_id");
+	json_decref(s);
+	daemon_conf_tail("auto_link_threshold = 250");
+	ic = itest_session("pjj");
+	assert_non_null(ic);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	wait_count("SELECT count(*) FROM pg_locks WHERE relation = "
+		   "'notice'::regclass AND mode = 'ExclusiveLock' AND granted",
+		   1);
+	send_karima_raw(ic, "ase75", fam);
+	/* the store waits on the lock; the sender leaves */
+	wait_count("SELECT count(*) FROM pg_locks WHERE relation = "
+		   "'notice'::regclass AND NOT granted",
+		   1);
+	itest_close(ic);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM audit_event WHERE action = "
+		 "'person.autolink' AND outcome = 'ok' AND login = 'pjj' AND "
+		 "person_id = %lld",
+		 a);
+	wait_count(sql, 1);
+	assert_int_equal(
+		itest_sql_int(
+			"SELECT count(*) FROM person_link l JOIN notice n "
+			"ON n.id = l.auto_notice_id WHERE l.kept_person = "
+			"%lld AND n.person_id = %lld",
+			a, a),
+		1);
+}
+
 static int policy_off(void **state)
 {
 	(void)state;
@@ -885,6 +992,8 @@ int main(void)
 		cmocka_unit_test(test_chained_links),
 		cmocka_unit_test(test_review_queue),
 		cmocka_unit_test_teardown(test_policy_links_at_once,
+					  policy_off),
+		cmocka_unit_test_teardown(test_policy_links_sender_gone,
 					  policy_off),
 	};
 

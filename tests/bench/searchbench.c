@@ -272,12 +272,97 @@ static void sb_path(char *buf, size_t len, const char *daemon_conf,
 		sb_die("path too long", daemon_conf);
 }
 
+/* An id with a number (a person id), sorted by id for bsearch. */
+struct sb_idn {
+	char *id;
+	long long n;
+};
+
+static int sb_idn_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sb_idn *)a)->id,
+		      ((const struct sb_idn *)b)->id);
+}
+
+/*
+ * The person stored for each searched (right) row, from the truth file
+ * (left_id,right_id) and the left rows' person ids (base + row + 1), as
+ * "right_id,person_id" lines to `expect`: what `run` checks the answers
+ * against.
+ */
+static void sb_expect_write(const ident_table *left, long long base,
+			    const char *truth, const char *expect)
+{
+	struct sb_idn *ix = calloc(left->n + 1, sizeof(*ix)), key, *hit;
+	FILE *in = fopen(truth, "r"), *out = fopen(expect, "w");
+	char l[64], r[64];
+	size_t i;
+
+	if (ix == NULL || in == NULL || out == NULL)
+		sb_die("expected persons", truth);
+	for (i = 0; i < left->n; i++) {
+		ix[i].id = left->rows[i].id;
+		ix[i].n = base + (long long)i + 1;
+	}
+	qsort(ix, left->n, sizeof(*ix), sb_idn_cmp);
+	if (fscanf(in, "%*[^\n]") != 0) /* the header */
+		sb_die("expected persons", truth);
+	while (fscanf(in, " %63[^,],%63s", l, r) == 2) {
+		key.id = l;
+		hit = bsearch(&key, ix, left->n, sizeof(*ix), sb_idn_cmp);
+		if (hit != NULL)
+			fprintf(out, "%s,%lld\n", r, hit->n);
+	}
+	fclose(in);
+	if (fclose(out) != 0)
+		sb_die("expected persons", expect);
+	free(ix);
+}
+
+/* The expected person of each row of `t` (0: none), from `expect`. */
+static long long *sb_expect_read(const ident_table *t, const char *expect)
+{
+	struct sb_idn *ix = NULL, key, *hit;
+	long long *out = calloc(t->n + 1, sizeof(*out)), n;
+	size_t cnt = 0, cap = 0, i;
+	FILE *in = fopen(expect, "r");
+	char r[64];
+
+	if (out == NULL || in == NULL)
+		sb_die("expected persons (run `load` first)", expect);
+	while (fscanf(in, " %63[^,],%lld", r, &n) == 2) {
+		if (cnt == cap) {
+			struct sb_idn *g;
+
+			cap = cap ? 2 * cap : 1024;
+			g = realloc(ix, cap * sizeof(*ix));
+			if (g == NULL)
+				sb_die("error", "out of memory");
+			ix = g;
+		}
+		ix[cnt].id = strdup(r);
+		ix[cnt++].n = n;
+	}
+	fclose(in);
+	if (cnt > 0)
+		qsort(ix, cnt, sizeof(*ix), sb_idn_cmp);
+	for (i = 0; i < t->n && cnt > 0; i++) {
+		key.id = t->rows[i].id;
+		hit = bsearch(&key, ix, cnt, sizeof(*ix), sb_idn_cmp);
+		out[i] = hit != NULL ? hit->n : 0;
+	}
+	for (i = 0; i < cnt; i++)
+		free(ix[i].id);
+	free(ix);
+	return out;
+}
+
 static int sb_load(const char *daemon_conf, size_t n, uint64_t seed)
 {
 	struct config cfg;
 	struct vault v;
 	ident_table t = {0};
-	char err[512], left[4096], right[4096], truth[4096];
+	char err[512], left[4096], right[4096], truth[4096], expect[4096];
 	double t0, t1;
 	long long base, inst, account, stored;
 	PGconn *pg;
@@ -300,6 +385,8 @@ static int sb_load(const char *daemon_conf, size_t n, uint64_t seed)
 			  "person), (SELECT coalesce(max(id), 0) FROM "
 			  "identity_assertion))");
 	sb_store(pg, &v, &t, base, inst, account);
+	sb_path(expect, sizeof(expect), daemon_conf, "searchbench-expect.csv");
+	sb_expect_write(&t, base, truth, expect);
 	sb_exec(pg, "SELECT setval('person_id_seq', (SELECT max(id) FROM "
 		    "person)), setval('identity_assertion_id_seq', (SELECT "
 		    "max(id) FROM identity_assertion))");
@@ -346,9 +433,14 @@ static double sb_q(const double *v, size_t n, double q)
 	return n == 0 ? 0 : v[i < n ? i : n - 1];
 }
 
-/* One client: its share of the queries; latencies (ms) to `out`. */
+/*
+ * One client: its share of the queries; to `out`, per answer, its latency
+ * (ms), its candidates, whether the first is the expected person and
+ * whether it is among them.
+ */
 static void sb_client(const char *client_conf, const ident_table *t,
-		      size_t from, size_t to, FILE *out)
+		      const long long *expect, size_t from, size_t to,
+		      FILE *out)
 {
 	struct conf *conf = NULL;
 	struct net_conn *nc = NULL;
@@ -388,8 +480,23 @@ static void sb_client(const char *client_conf, const ident_table *t,
 				sb_die("search", err.message);
 			continue; /* e.g. nothing to match on */
 		}
-		fprintf(out, "%.3f %zu\n", sb_now_ms() - t0,
-			resp->env->person_search_result->n_candidates);
+		{
+			const Maillage__PersonSearchResult *res =
+				resp->env->person_search_result;
+			long long want = expect[i % t->n];
+			int first = 0, listed = 0;
+			size_t k;
+
+			for (k = 0; k < res->n_candidates; k++) {
+				if (want == 0 ||
+				    res->candidates[k]->person_id != want)
+					continue;
+				listed = 1;
+				first = k == 0;
+			}
+			fprintf(out, "%.3f %zu %d %d\n", sb_now_ms() - t0,
+				res->n_candidates, first, listed);
+		}
 		frame_msg_free(resp);
 	}
 	net_close(nc);
@@ -444,7 +551,10 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 	ident_table t = {0};
 	char err[512], path[4096], right[4096];
 	double *lat = calloc(nq + 1, sizeof(double)), *dblat;
-	size_t n = 0, found = 0, nd;
+	size_t n = 0, found = 0, nd, right_first = 0, wrong_first = 0,
+	       listed = 0;
+	long long *expect;
+	int first, in;
 	double t0, wall, ms;
 	int i, status;
 
@@ -454,6 +564,8 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 	sb_path(right, sizeof(right), daemon_conf, "searchbench-right.csv");
 	if (ident_table_read(right, &t, err, sizeof(err)) != 0)
 		sb_die("right file (run `load` first)", err);
+	sb_path(path, sizeof(path), daemon_conf, "searchbench-expect.csv");
+	expect = sb_expect_read(&t, path);
 	t0 = sb_now_ms();
 	for (i = 0; i < clients; i++) {
 		pid_t pid = fork();
@@ -466,7 +578,8 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 			f = fopen(path, "w");
 			if (f == NULL)
 				_exit(1);
-			sb_client(client_conf, &t, nq * (size_t)i / clients,
+			sb_client(client_conf, &t, expect,
+				  nq * (size_t)i / clients,
 				  nq * (size_t)(i + 1) / clients, f);
 			fclose(f);
 			_exit(0);
@@ -486,9 +599,12 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 		sb_path(path, sizeof(path), daemon_conf, name);
 		f = fopen(path, "r");
 		while (f != NULL && n < nq &&
-		       fscanf(f, "%lf %zu", &ms, &c) == 2) {
+		       fscanf(f, "%lf %zu %d %d", &ms, &c, &first, &in) == 4) {
 			lat[n++] = ms;
 			found += c > 0;
+			right_first += first != 0;
+			wrong_first += c > 0 && !first;
+			listed += in != 0;
 		}
 		if (f != NULL)
 			fclose(f);
@@ -497,14 +613,17 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 	qsort(lat, n, sizeof(*lat), sb_cmp);
 	dblat = calloc(nq + 1, sizeof(double));
 	nd = dblat != NULL ? (size_t)sb_db_only(&cfg, &t, nq, dblat) : 0;
-	printf("RESULT search clients=%d queries=%zu found=%zu per_s=%.0f "
+	printf("RESULT search clients=%d queries=%zu found=%zu right_first=%zu "
+	       "wrong_first=%zu listed=%zu per_s=%.0f "
 	       "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f db_p50_ms=%.2f "
 	       "db_p99_ms=%.2f\n",
-	       clients, n, found, (double)n / (wall / 1e3), sb_q(lat, n, 0.5),
-	       sb_q(lat, n, 0.99), n ? lat[n - 1] : 0.0, sb_q(dblat, nd, 0.5),
+	       clients, n, found, right_first, wrong_first, listed,
+	       (double)n / (wall / 1e3), sb_q(lat, n, 0.5), sb_q(lat, n, 0.99),
+	       n ? lat[n - 1] : 0.0, sb_q(dblat, nd, 0.5),
 	       sb_q(dblat, nd, 0.99));
 	free(lat);
 	free(dblat);
+	free(expect);
 	ident_table_free(&t);
 	vault_clear(&v);
 	return 0;

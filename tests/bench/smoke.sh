@@ -109,8 +109,8 @@ run hs-tls failed=0 'done>0' -- \
 # libpq alone.
 BIN=$SEARCH run search-load 'stored>0' 'blocks>0' -- \
 	load "$W/maillaged.conf" 300
-BIN=$SEARCH run search clients=2 queries=30 'found>0' 'p99_ms>0' \
-	'db_p99_ms>0' -- run "$W/maillaged.conf" "$W/client/coord.conf" 30 2
+BIN=$SEARCH run search clients=2 queries=30 'found>0' 'right_first>0' \
+	'p99_ms>0' 'db_p99_ms>0' -- run "$W/maillaged.conf" "$W/client/coord.conf" 30 2
 
 # A TCP port nobody listens on.
 free_port() {

@@ -12,7 +12,10 @@
  *   maillage-searchbench load DAEMON.conf N [SEED]
  *   maillage-searchbench run DAEMON.conf CLIENT.conf QUERIES CLIENTS [SEED]
  *
- * Output: "RESULT search key=value ..." lines, as maillage-bench prints.
+ * Output: "RESULT search key=value ..." lines, as maillage-bench prints;
+ * `run` also writes searchbench-scores.txt, the first candidate's score of
+ * each answer and whether it was the person searched (1) or not (0), for
+ * precision and recall at any threshold.
  * The generated files (searchbench-*.csv, *.lat) go to the directory of
  * DAEMON.conf.
  */
@@ -435,8 +438,9 @@ static double sb_q(const double *v, size_t n, double q)
 
 /*
  * One client: its share of the queries; to `out`, per answer, its latency
- * (ms), its candidates, whether the first is the expected person and
- * whether it is among them.
+ * (ms), its candidates, whether the first is the expected person,
+ * whether it is among them, whether the first is a confident match, and
+ * its score.
  */
 static void sb_client(const char *client_conf, const ident_table *t,
 		      const long long *expect, size_t from, size_t to,
@@ -494,8 +498,14 @@ static void sb_client(const char *client_conf, const ident_table *t,
 				listed = 1;
 				first = k == 0;
 			}
-			fprintf(out, "%.3f %zu %d %d\n", sb_now_ms() - t0,
-				res->n_candidates, first, listed);
+			fprintf(out, "%.3f %zu %d %d %d %.2f\n",
+				sb_now_ms() - t0, res->n_candidates, first,
+				listed,
+				res->n_candidates > 0 &&
+					res->candidates[0]->confident,
+				res->n_candidates > 0
+					? res->candidates[0]->score
+					: 0.0);
 		}
 		frame_msg_free(resp);
 	}
@@ -553,8 +563,11 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 	double *lat = calloc(nq + 1, sizeof(double)), *dblat;
 	size_t n = 0, found = 0, nd, right_first = 0, wrong_first = 0,
 	       listed = 0;
+	size_t conf_right = 0, conf_wrong = 0;
 	long long *expect;
-	int first, in;
+	int first, in, conf;
+	double score;
+	FILE *scores;
 	double t0, wall, ms;
 	int i, status;
 
@@ -566,6 +579,10 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 		sb_die("right file (run `load` first)", err);
 	sb_path(path, sizeof(path), daemon_conf, "searchbench-expect.csv");
 	expect = sb_expect_read(&t, path);
+	sb_path(path, sizeof(path), daemon_conf, "searchbench-scores.txt");
+	scores = fopen(path, "w");
+	if (scores == NULL)
+		sb_die("scores", path);
 	t0 = sb_now_ms();
 	for (i = 0; i < clients; i++) {
 		pid_t pid = fork();
@@ -599,27 +616,35 @@ static int sb_run(const char *daemon_conf, const char *client_conf, size_t nq,
 		sb_path(path, sizeof(path), daemon_conf, name);
 		f = fopen(path, "r");
 		while (f != NULL && n < nq &&
-		       fscanf(f, "%lf %zu %d %d", &ms, &c, &first, &in) == 4) {
+		       fscanf(f, "%lf %zu %d %d %d %lf", &ms, &c, &first, &in,
+			      &conf, &score) == 6) {
+			if (c > 0)
+				fprintf(scores, "%.2f %d\n", score, first);
 			lat[n++] = ms;
 			found += c > 0;
 			right_first += first != 0;
 			wrong_first += c > 0 && !first;
 			listed += in != 0;
+			conf_right += conf && first;
+			conf_wrong += conf && !first;
 		}
 		if (f != NULL)
 			fclose(f);
 		unlink(path);
 	}
+	if (fclose(scores) != 0)
+		sb_die("scores", "write");
 	qsort(lat, n, sizeof(*lat), sb_cmp);
 	dblat = calloc(nq + 1, sizeof(double));
 	nd = dblat != NULL ? (size_t)sb_db_only(&cfg, &t, nq, dblat) : 0;
 	printf("RESULT search clients=%d queries=%zu found=%zu right_first=%zu "
-	       "wrong_first=%zu listed=%zu per_s=%.0f "
+	       "wrong_first=%zu listed=%zu confident_right=%zu "
+	       "confident_wrong=%zu per_s=%.0f "
 	       "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f db_p50_ms=%.2f "
 	       "db_p99_ms=%.2f\n",
-	       clients, n, found, right_first, wrong_first, listed,
-	       (double)n / (wall / 1e3), sb_q(lat, n, 0.5), sb_q(lat, n, 0.99),
-	       n ? lat[n - 1] : 0.0, sb_q(dblat, nd, 0.5),
+	       clients, n, found, right_first, wrong_first, listed, conf_right,
+	       conf_wrong, (double)n / (wall / 1e3), sb_q(lat, n, 0.5),
+	       sb_q(lat, n, 0.99), n ? lat[n - 1] : 0.0, sb_q(dblat, nd, 0.5),
 	       sb_q(dblat, nd, 0.99));
 	free(lat);
 	free(dblat);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "acl.h"
+#include "audit.h"
 #include "casefile.h"
 #include "log.h"
 #include "match.h"
@@ -297,14 +298,26 @@ static int person_check_ids(struct conn *c, struct req *r, int64_t a, int64_t b)
 	return 0;
 }
 
-/* Submit one statement with its audit record. */
+/*
+ * Submit one statement with its audit record, and, for a decision about
+ * two persons (`other` > 0: link, unlink, dismiss), a second record naming
+ * the other one, so that an auditor looking up either child finds the
+ * decision (same action, account and request id).
+ */
 static void person_submit(struct conn *c, struct req *r, const char *sql, int n,
-			  const char *const *params, db_done_fn *done)
+			  const char *const *params, int64_t other,
+			  db_done_fn *done)
 {
 	struct db_job *job = db_job_new();
+	struct audit_rec rec = {0};
 
+	rec.action = r->action;
+	rec.outcome = "ok";
+	rec.request_id = r->request_id;
+	rec.person_id = other;
 	if (job != NULL && (db_job_add(job, sql, n, params) != 0 ||
-			    req_audit_ok(job, c, r) != 0)) {
+			    req_audit_ok(job, c, r) != 0 ||
+			    (other > 0 && audit_job_add(job, c, &rec) != 0))) {
 		db_job_free(job);
 		job = NULL;
 	}
@@ -393,7 +406,8 @@ static void person_link_id_done(void *arg, const struct db_reply *reply)
 	params[2] = req_fmt_int(other, st->other);
 	params[3] = req_fmt_int(account, c->account.id);
 	params[4] = reason;
-	person_submit(c, r, person_link_sql, 5, params, person_link_done);
+	person_submit(c, r, person_link_sql, 5, params, st->other,
+		      person_link_done);
 	free(reason);
 }
 
@@ -452,9 +466,10 @@ struct person_unlink_state {
 };
 
 static const char person_unlink_facts_sql[] =
-	"SELECT kept_person FROM person_link WHERE id = $1::bigint";
+	"SELECT kept_person, merged_person FROM person_link WHERE id = "
+	"$1::bigint";
 
-/* The link's kept person is known: the audit names it; unlink. */
+/* The link's persons are known: the audit names both; unlink. */
 static void person_unlink_facts_done(void *arg, const struct db_reply *reply)
 {
 	struct req *r = arg;
@@ -486,7 +501,8 @@ static void person_unlink_facts_done(void *arg, const struct db_reply *reply)
 		goto out;
 	}
 	params[2] = reason;
-	person_submit(c, r, person_unlink_sql, 3, params, person_unlink_done);
+	person_submit(c, r, person_unlink_sql, 3, params,
+		      req_int(reply->results[0], 0, 1), person_unlink_done);
 	free(reason);
 	return;
 out:
@@ -582,7 +598,8 @@ void person_dismiss(struct conn *c, const Maillage__Envelope *env)
 	params[1] = req_fmt_int(b, m->other_person_id);
 	params[2] = req_fmt_int(account, c->account.id);
 	params[3] = reason;
-	person_submit(c, r, person_dismiss_sql, 4, params, person_dismiss_done);
+	person_submit(c, r, person_dismiss_sql, 4, params, m->other_person_id,
+		      person_dismiss_done);
 	free(reason);
 }
 
@@ -672,7 +689,7 @@ void person_candidates(struct conn *c, const Maillage__Envelope *env)
 		return;
 	}
 	params[0] = req_fmt_int(limit, m->limit != 0 ? m->limit : 50);
-	person_submit(c, r, person_candidates_sql, 1, params,
+	person_submit(c, r, person_candidates_sql, 1, params, 0,
 		      person_candidates_done);
 }
 

@@ -601,12 +601,23 @@ static void test_link_unlink_exactly(void **state)
 	assert_int_equal(status, 1);
 	assert_non_null(strstr(err, "CONFLICT"));
 	free(err);
-	/* audited with who and which persons; the reasons sealed */
+	/* audited with who and which persons (a record for each, so that
+	 * either child's trail shows the link); the reasons sealed */
 	assert_int_equal(
 		itest_sql_int("SELECT count(*) FROM audit_event WHERE "
 			      "action IN ('person.link', 'person.unlink') "
 			      "AND outcome = 'ok' AND person_id = %lld",
 			      a),
+		2);
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM audit_event x JOIN "
+			      "audit_event y ON y.request_id = x.request_id "
+			      "AND y.action = x.action AND y.login = x.login "
+			      "AND y.outcome = 'ok' AND y.id = x.id + 1 "
+			      "AND y.person_id = %lld WHERE x.action IN "
+			      "('person.link', 'person.unlink') AND x.outcome "
+			      "= 'ok' AND x.person_id = %lld",
+			      b, a),
 		2);
 	assert_int_equal(
 		itest_sql_int("SELECT count(*) FROM person_link WHERE id = "

@@ -46,13 +46,6 @@
 
 /* ---- small things ------------------------------------------------------ */
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 static const char *ids(long long v)
 {
 	static char buf[64][24];
@@ -226,16 +219,6 @@ static void cli_forbidden(const char *login, const char *const *args)
 	itest_output_free(&out);
 }
 
-static long long jint(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	if (!json_is_integer(v))
-		fail_msg("no integer \"%s\" in %s", key,
-			 json_dumps(o, JSON_COMPACT));
-	return (long long)json_integer_value(v);
-}
-
 static const char *jstr(const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(o, key);
@@ -272,7 +255,7 @@ static void wait_sealed(int signed_too)
 			fail_msg("rows up to id %lld not sealed (%lld left) or "
 				 "not signed (%lld) after 30 s",
 				 max, left, unsigned_);
-		sleep_ms(100);
+		itest_sleep_ms(100);
 	}
 }
 
@@ -294,12 +277,13 @@ static void expect_problem(json_t *doc, const char *kind, long long seq,
 	if (json_is_true(json_object_get(doc, "ok")) || p == NULL)
 		fail_msg("verification passed; expected %s at seq %lld", kind,
 			 seq);
-	if (strcmp(jstr(p, "kind"), kind) != 0 || jint(p, "seq") != seq ||
-	    (audit_id != 0 && jint(p, "audit_id") != audit_id))
+	if (strcmp(jstr(p, "kind"), kind) != 0 || itest_jint(p, "seq") != seq ||
+	    (audit_id != 0 && itest_jint(p, "audit_id") != audit_id))
 		fail_msg("expected %s at seq %lld (record %lld), got %s at seq "
 			 "%lld (record %lld): %s",
-			 kind, seq, audit_id, jstr(p, "kind"), jint(p, "seq"),
-			 jint(p, "audit_id"), jstr(p, "detail"));
+			 kind, seq, audit_id, jstr(p, "kind"),
+			 itest_jint(p, "seq"), itest_jint(p, "audit_id"),
+			 jstr(p, "detail"));
 }
 
 static void expect_verified(void)
@@ -307,9 +291,9 @@ static void expect_verified(void)
 	json_t *doc = verify(pubkey(), 0);
 
 	assert_true(json_is_true(json_object_get(doc, "ok")));
-	assert_int_equal(jint(doc, "problem_count"), 0);
+	assert_int_equal(itest_jint(doc, "problem_count"), 0);
 	assert_true(json_is_true(json_object_get(doc, "key_trusted")));
-	assert_true(jint(doc, "signed_up_to") > 0);
+	assert_true(itest_jint(doc, "signed_up_to") > 0);
 	json_decref(doc);
 }
 
@@ -342,7 +326,7 @@ static void make_activity(void)
 		       ARGS("notice", "send", "--kind", "referral", "--to",
 			    "pjj75", "--given-name", given, "--family-name",
 			    "Testescu"));
-	the_case = jint(doc, "case_id");
+	the_case = itest_jint(doc, "case_id");
 	json_decref(doc);
 	doc = cli_json("coord", 0, ARGS("case", "show", ids(the_case)));
 	json_decref(doc);
@@ -402,7 +386,7 @@ static void test_auditor_only(void **state)
 				fail_msg("%s: %lld refusals audited, expected "
 					 "4",
 					 logins[i], after - before);
-			sleep_ms(100);
+			itest_sleep_ms(100);
 		}
 	}
 }
@@ -420,7 +404,7 @@ static void ids_of(json_t *arr, char *out, size_t n)
 	json_array_foreach(arr, i, r)
 	{
 		len += (size_t)snprintf(out + len, n - len, "%s%lld",
-					i > 0 ? "," : "", jint(r, "id"));
+					i > 0 ? "," : "", itest_jint(r, "id"));
 		if (len >= n)
 			fail_msg("too many ids");
 	}
@@ -605,18 +589,18 @@ static void test_who_read(void **state)
 	(void)state;
 	make_activity();
 	doc = cli_json("auditor", 0, ARGS("audit", "who-read", ids(the_case)));
-	assert_int_equal(jint(doc, "case_id"), the_case);
+	assert_int_equal(itest_jint(doc, "case_id"), the_case);
 	json_array_foreach(json_object_get(doc, "readers"), i, r)
 	{
 		if (strcmp(jstr(r, "action"), "case.show") != 0)
 			fail_msg("who-read lists action %s", jstr(r, "action"));
 		if (strcmp(jstr(r, "login"), "coord") == 0) {
 			coord = 1;
-			assert_int_equal(jint(r, "count"), 2);
+			assert_int_equal(itest_jint(r, "count"), 2);
 			assert_string_equal(jstr(r, "institution_code"), "hlr");
 		} else if (strcmp(jstr(r, "login"), "ase") == 0) {
 			ase = 1;
-			assert_int_equal(jint(r, "count"), 1);
+			assert_int_equal(itest_jint(r, "count"), 1);
 		} else if (strcmp(jstr(r, "login"), "police") == 0) {
 			fail_msg("a refused read is listed as a read");
 		}
@@ -772,7 +756,7 @@ static void test_tamper_insert(void **state)
 			fail_msg("the sealer did not pass and drop id %lld "
 				 "(past %lld, waiting %lld, seen %lld)",
 				 gap, past, waiting, gap_id);
-		sleep_ms(100);
+		itest_sleep_ms(100);
 	}
 	wait_sealed(1);
 	seq = sql_int("SELECT min(seq) FROM audit_seal WHERE audit_id > %lld",
@@ -825,7 +809,7 @@ static void test_tamper_reorder(void **state)
 	{
 		json_t *p = json_array_get(json_object_get(doc, "problems"), 1);
 		assert_string_equal(jstr(p, "kind"), "reordered");
-		assert_int_equal(jint(p, "seq"), sb);
+		assert_int_equal(itest_jint(p, "seq"), sb);
 	}
 	json_decref(doc);
 	expect_verified();
@@ -859,7 +843,7 @@ static void test_tamper_extra_column(void **state)
 		"auditor", 0,
 		ARGS("audit", "log", "--after", ids(id - 1), "--limit", "1"));
 	rec = json_array_get(doc, 0);
-	assert_int_equal(jint(rec, "id"), id);
+	assert_int_equal(itest_jint(rec, "id"), id);
 	assert_string_equal(
 		jstr(json_object_get(rec, "extra"), "target_account_id"), "4");
 	json_decref(doc);
@@ -1055,8 +1039,8 @@ static void test_export_offline(void **state)
 		ARGS("audit", "verify", "--file", file, "--pubkey", pubkey()));
 	assert_true(json_is_true(json_object_get(doc, "ok")));
 	assert_string_equal(jstr(doc, "source"), "file");
-	assert_int_equal(jint(doc, "last_seq"), to);
-	assert_int_equal(jint(doc, "signed_up_to"), to);
+	assert_int_equal(itest_jint(doc, "last_seq"), to);
+	assert_int_equal(itest_jint(doc, "signed_up_to"), to);
 	json_decref(doc);
 
 	/* A record changed in the file. */
@@ -1067,7 +1051,7 @@ static void test_export_offline(void **state)
 	ents = json_object_get(doc, "entries");
 	assert_int_equal(json_array_size(ents), to);
 	e = json_array_get(ents, (size_t)(seq - 1));
-	assert_int_equal(jint(e, "audit_id"), id);
+	assert_int_equal(itest_jint(e, "audit_id"), id);
 	json_object_set_new(json_object_get(e, "record"), "login",
 			    json_string("pjj"));
 	assert_int_equal(json_dump_file(doc, file, 0), 0);
@@ -1094,10 +1078,10 @@ static void test_export_offline(void **state)
 		{
 			if (i != 0)
 				continue;
-			cseq = jint(cp, "seq");
-			sign_checkpoint(other, cseq, jstr(cp, "head"),
-					jstr(cp, "at"), jint(cp, "previous"),
-					other_id, sig);
+			cseq = itest_jint(cp, "seq");
+			sign_checkpoint(
+				other, cseq, jstr(cp, "head"), jstr(cp, "at"),
+				itest_jint(cp, "previous"), other_id, sig);
 			json_object_set_new(cp, "key_id",
 					    json_string(other_id));
 			json_object_set_new(cp, "signature", json_string(sig));
@@ -1177,7 +1161,7 @@ static void test_daemon_without_key(void **state)
 	cli_text(&out, "ase", 0, ARGS("ping"));
 	itest_output_free(&out);
 	wait_sealed(0);
-	sleep_ms(1500); /* three checkpoint intervals: none may come */
+	itest_sleep_ms(1500); /* three checkpoint intervals: none may come */
 	assert_int_equal(sql_int("SELECT count(*) FROM audit_checkpoint"), cps);
 	log = fopen(work_path("maillaged.log"), "r");
 	assert_non_null(log);
@@ -1291,7 +1275,7 @@ static void test_seal_throughput(void **state)
 		       last) != 1) {
 		if (itest_now_ms() > deadline)
 			fail_msg("%d rows not sealed in 120 s", BENCH_ROWS);
-		sleep_ms(20);
+		itest_sleep_ms(20);
 	}
 	t1 = itest_now_ms();
 	rate = (double)BENCH_ROWS * 1000.0 /

@@ -53,13 +53,6 @@
 
 /* ---- small things ------------------------------------------------------ */
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* An id as a string; a few of them may be alive at once. */
 static const char *ids(long long v)
 {
@@ -219,15 +212,6 @@ static const char *jstr(json_t *o, const char *key)
 	return json_string_value(v);
 }
 
-static long long jint(json_t *o, const char *key)
-{
-	json_t *v = jget(o, key);
-
-	if (!json_is_integer(v))
-		fail_msg("JSON \"%s\" is not an integer", key);
-	return (long long)json_integer_value(v);
-}
-
 static int jbool(json_t *o, const char *key)
 {
 	json_t *v = jget(o, key);
@@ -256,7 +240,7 @@ static json_t *find_id(json_t *a, const char *key, long long id)
 		fail_msg("expected a JSON array");
 	json_array_foreach(a, i, v)
 	{
-		if (jint(v, key) == id)
+		if (itest_jint(v, key) == id)
 			return v;
 	}
 	return NULL;
@@ -301,9 +285,9 @@ static struct sent sent_json(json_t *doc)
 {
 	struct sent s;
 
-	s.notice_id = jint(doc, "notice_id");
-	s.case_id = jint(doc, "case_id");
-	s.person_id = jint(doc, "person_id");
+	s.notice_id = itest_jint(doc, "notice_id");
+	s.case_id = itest_jint(doc, "case_id");
+	s.person_id = itest_jint(doc, "person_id");
 	s.replayed = jbool(doc, "replayed");
 	s.new_case = jbool(doc, "new_case");
 	s.new_person = jbool(doc, "new_person");
@@ -359,9 +343,9 @@ static json_t *case_show(const char *login, long long case_id)
 {
 	json_t *v = cli_ok(login, ARGS("case", "show", ids(case_id)));
 
-	if (jint(v, "case_id") != case_id)
+	if (itest_jint(v, "case_id") != case_id)
 		fail_msg("case show %lld answered case %lld", case_id,
-			 jint(v, "case_id"));
+			 itest_jint(v, "case_id"));
 	return v;
 }
 
@@ -554,7 +538,7 @@ static void expect_audit(const char *login, const char *action,
 		n = itest_psql_int(sql);
 		if (n != 0 || itest_now_ms() > deadline)
 			break;
-		sleep_ms(100);
+		itest_sleep_ms(100);
 	}
 	if (n != 1) {
 		char all[512] = "";
@@ -943,8 +927,8 @@ static void test_done_when(void **state)
 	it = find_id(inbox, "notice_id", s.notice_id);
 	if (it == NULL)
 		fail_msg("notice %lld not in pjj's inbox", s.notice_id);
-	assert_int_equal(jint(it, "case_id"), s.case_id);
-	assert_int_equal(jint(it, "person_id"), s.person_id);
+	assert_int_equal(itest_jint(it, "case_id"), s.case_id);
+	assert_int_equal(itest_jint(it, "person_id"), s.person_id);
 	assert_string_equal(jstr(it, "kind"), "referral");
 	assert_string_equal(jstr(it, "from_institution"), "ase75");
 	assert_string_equal(jstr(it, "state"), "received");
@@ -955,15 +939,15 @@ static void test_done_when(void **state)
 	/* pjj accepts */
 	ack = cli_ok("pjj",
 		     ARGS("ack", ids(s.notice_id), "--state", "accepted"));
-	assert_int_equal(jint(ack, "notice_id"), s.notice_id);
-	assert_int_equal(jint(ack, "case_id"), s.case_id);
+	assert_int_equal(itest_jint(ack, "notice_id"), s.notice_id);
+	assert_int_equal(itest_jint(ack, "case_id"), s.case_id);
 	assert_string_equal(jstr(ack, "state"), "accepted");
 	assert_string_equal(jstr(ack, "previous_state"), "received");
 	json_decref(ack);
 
 	/* ase sees the acceptance */
 	view = case_show("ase", s.case_id);
-	assert_int_equal(jint(view, "person_id"), s.person_id);
+	assert_int_equal(itest_jint(view, "person_id"), s.person_id);
 	assert_string_equal(jstr(view, "status"), "open");
 	expect_recipient(view, s.notice_id, "pjj75", "accepted", "");
 	hlr_state = jstr(view_recipient(view, s.notice_id, "hlr"), "state");
@@ -1054,7 +1038,7 @@ static void test_send_identity(void **state)
 	assert_false(s.replayed);
 
 	view = case_show("ase", s.case_id);
-	assert_int_equal(jint(view, "person_id"), s.person_id);
+	assert_int_equal(itest_jint(view, "person_id"), s.person_id);
 	assert_string_equal(jstr(view, "status"), "open");
 	assert_string_equal(jstr(view, "protection_status"), "spotted");
 	assert_string_equal(jstr(view, "lead"), "");
@@ -1077,7 +1061,7 @@ static void test_send_identity(void **state)
 	assert_int_equal(json_array_size(jarr(view, "identities")), 1);
 	a = json_array_get(jarr(view, "identities"), 0);
 	assert_string_equal(jstr(a, "asserted_by"), "ase75");
-	assert_int_equal(jint(a, "notice_id"), s.notice_id);
+	assert_int_equal(itest_jint(a, "notice_id"), s.notice_id);
 	idn = jget(a, "identity");
 	assert_string_equal(jstr(idn, "given_name"), given);
 	assert_string_equal(jstr(idn, "family_name"), "Identitate");
@@ -1115,11 +1099,13 @@ static void test_send_identity(void **state)
 	{
 		if (strcmp(jstr(a, "what"), "opened") == 0) {
 			opened++;
-			assert_int_equal(jint(a, "notice_id"), s.notice_id);
+			assert_int_equal(itest_jint(a, "notice_id"),
+					 s.notice_id);
 			assert_string_equal(jstr(a, "by_institution"), "ase75");
 		} else if (strcmp(jstr(a, "what"), "notice") == 0) {
 			noticed++;
-			assert_int_equal(jint(a, "notice_id"), s.notice_id);
+			assert_int_equal(itest_jint(a, "notice_id"),
+					 s.notice_id);
 		}
 	}
 	assert_int_equal(opened, 1);
@@ -1160,7 +1146,7 @@ static void test_send_declared_age(void **state)
 			  "2025-01-10", "--sex", "M", "--informed", "yes"));
 	view = case_show("ase", s.case_id);
 	idn = jget(json_array_get(jarr(view, "identities"), 0), "identity");
-	assert_int_equal(jint(idn, "declared_age"), 15);
+	assert_int_equal(itest_jint(idn, "declared_age"), 15);
 	assert_string_equal(jstr(idn, "age_declared_on"), "2025-01-10");
 	assert_string_equal(jstr(idn, "birth_date"), "");
 	assert_string_equal(jstr(idn, "sex"), "M");
@@ -1564,7 +1550,7 @@ static void test_inbox(void **state)
 	assert_non_null(it);
 	assert_string_equal(jstr(it, "state"), "received");
 	assert_string_equal(jstr(it, "visibility"), "social");
-	assert_int_equal(jint(it, "case_id"), n1.case_id);
+	assert_int_equal(itest_jint(it, "case_id"), n1.case_id);
 	it = find_id(inbox, "notice_id", n3.notice_id);
 	assert_non_null(it);
 	assert_string_equal(jstr(it, "state"), "received");
@@ -1585,7 +1571,7 @@ static void test_inbox(void **state)
 	json_array_foreach(inbox, i, it)
 	{
 		const char *st = jstr(it, "state");
-		long long id = jint(it, "notice_id");
+		long long id = itest_jint(it, "notice_id");
 		int unacked =
 			strcmp(st, "sent") == 0 || strcmp(st, "received") == 0;
 
@@ -1665,7 +1651,7 @@ static void ack_ok(const char *login, long long notice, const char *st,
 					 "--reason", reason));
 	else
 		doc = cli_ok(login, ARGS("ack", ids(notice), "--state", st));
-	assert_int_equal(jint(doc, "notice_id"), notice);
+	assert_int_equal(itest_jint(doc, "notice_id"), notice);
 	assert_string_equal(jstr(doc, "state"), st);
 	if (strcmp(jstr(doc, "previous_state"), previous) != 0)
 		fail_msg("ack %lld %s: previous_state %s, expected %s", notice,
@@ -1882,7 +1868,7 @@ static void expect_all(json_t *list, const char *key, const char *value,
 	{
 		if (strcmp(jstr(cs, key), value) != 0)
 			fail_msg("%s: case %lld has %s %s", what,
-				 jint(cs, "case_id"), key, jstr(cs, key));
+				 itest_jint(cs, "case_id"), key, jstr(cs, key));
 	}
 }
 
@@ -1908,7 +1894,7 @@ static void test_case_list(void **state)
 	expect_listed(l, b.case_id, 1, "all");
 	expect_listed(l, c.case_id, 1, "all");
 	cs = find_id(l, "case_id", a.case_id);
-	assert_int_equal(jint(cs, "person_id"), a.person_id);
+	assert_int_equal(itest_jint(cs, "person_id"), a.person_id);
 	assert_string_equal(jstr(cs, "status"), "open");
 	assert_string_equal(jstr(cs, "last_kind"), "sighting");
 	assert_string_equal(jstr(cs, "last_urgency"), "normal");
@@ -1920,7 +1906,7 @@ static void test_case_list(void **state)
 		if (!summary_has_party(cs, "ase75"))
 			fail_msg("ase lists case %lld of which ase75 is no "
 				 "party",
-				 jint(cs, "case_id"));
+				 itest_jint(cs, "case_id"));
 	}
 	json_decref(l);
 
@@ -2018,7 +2004,7 @@ static void test_case_show_non_party(void **state)
 	(void)state;
 	s = send_new("ase", "sighting", "pjj75", "general");
 	view = case_show("pjj", s.case_id);
-	assert_int_equal(jint(view, "person_id"), s.person_id);
+	assert_int_equal(itest_jint(view, "person_id"), s.person_id);
 	json_decref(view);
 	for (i = 0; i < sizeof(outsiders) / sizeof(outsiders[0]); i++) {
 		struct itest_conn *c = itest_session(outsiders[i]);
@@ -2061,7 +2047,7 @@ static void test_case_party(void **state)
 
 	doc = cli_ok("coord",
 		     ARGS("case", "party", "add", ids(s.case_id), "police75"));
-	assert_int_equal(jint(doc, "case_id"), s.case_id);
+	assert_int_equal(itest_jint(doc, "case_id"), s.case_id);
 	assert_true(summary_has_party(doc, "police75"));
 	json_decref(doc);
 	view = case_show("police", s.case_id);
@@ -2365,7 +2351,7 @@ static void expect_visible(const struct reader *r, long long case_id,
 	/* no timeline entry of a notice it may not see */
 	json_array_foreach(jarr(view, "events"), i, e)
 	{
-		long long nid = jint(e, "notice_id");
+		long long nid = itest_jint(e, "notice_id");
 
 		if (nid != 0 &&
 		    find_id(jarr(view, "notices"), "notice_id", nid) == NULL)

@@ -233,19 +233,6 @@ static const char *jstr(json_t *o, const char *key)
 	return json_string_value(v);
 }
 
-static long long jint(json_t *o, const char *key)
-{
-	json_t *v = jget(o, key);
-
-	if (!json_is_integer(v)) {
-		char *s = json_dumps(o, JSON_COMPACT);
-
-		fail_msg("JSON \"%s\" is not an integer: %.2000s", key,
-			 s != NULL ? s : "");
-	}
-	return (long long)json_integer_value(v);
-}
-
 static int jbool(json_t *o, const char *key)
 {
 	json_t *v = jget(o, key);
@@ -304,7 +291,7 @@ static json_t *must_find(json_t *a, const char *key, const char *s)
 static void expect_count(json_t *o, const char *key, long long want,
 			 const char *what)
 {
-	long long got = jint(o, key);
+	long long got = itest_jint(o, key);
 
 	if (got != want)
 		fail_msg("%s: %s is %lld, expected %lld", what, key, got, want);
@@ -398,17 +385,17 @@ static json_t *add_session(const char *const *args)
 {
 	json_t *s = cli_ok("coord", args);
 
-	if (jint(s, "id") <= 0 || jint(s, "version") != 1 ||
+	if (itest_jint(s, "id") <= 0 || itest_jint(s, "version") != 1 ||
 	    jbool(s, "replayed"))
 		fail_msg("training add answered id %lld version %lld",
-			 jint(s, "id"), jint(s, "version"));
+			 itest_jint(s, "id"), itest_jint(s, "version"));
 	return s;
 }
 
 static long long add_session_id(const char *const *args)
 {
 	json_t *s = add_session(args);
-	long long id = jint(s, "id");
+	long long id = itest_jint(s, "id");
 
 	json_decref(s);
 	return id;
@@ -423,7 +410,7 @@ static long long session_count(json_t *s, const char *inst, const char *profile)
 	if (a == NULL)
 		return -1;
 	c = find_str(jarr(a, "participants"), "profile", profile);
-	return c != NULL ? jint(c, "count") : -1;
+	return c != NULL ? itest_jint(c, "count") : -1;
 }
 
 /* ---- HTML ------------------------------------------------------------------
@@ -520,8 +507,8 @@ static void test_network_everyone_reads(void **state)
 			assert_true(jbool(e, "enabled"));
 			(void)jstr(e, "contact");
 			(void)jstr(e, "last_trained");
-			(void)jint(e, "sessions");
-			(void)jint(e, "participants");
+			(void)itest_jint(e, "sessions");
+			(void)itest_jint(e, "participants");
 			(void)jbool(e, "lapsed");
 		}
 		json_decref(doc);
@@ -563,8 +550,8 @@ static void test_network_filters_and_state(void **state)
 	assert_false(jbool(e, "connected")); /* no account */
 	assert_string_equal(jstr(e, "last_trained"), "");
 	assert_string_equal(jstr(e, "contact"), "Standard, 01 00 00 00 00");
-	assert_int_equal(jint(e, "sessions"), 0);
-	assert_int_equal(jint(doc, "lapse_years"), 0);
+	assert_int_equal(itest_jint(e, "sessions"), 0);
+	assert_int_equal(itest_jint(doc, "lapse_years"), 0);
 	json_decref(doc);
 
 	doc = cli_ok("juge", ARGS("network", "list", "--kind", "police"));
@@ -591,8 +578,8 @@ static void test_network_filters_and_state(void **state)
 			    "--module", "phenomenon", "--attendee", spec));
 	doc = cli_ok("ase", ARGS("network", "show", lonely));
 	assert_string_equal(jstr(doc, "last_trained"), today);
-	assert_int_equal(jint(doc, "sessions"), 1);
-	assert_int_equal(jint(doc, "participants"), 5);
+	assert_int_equal(itest_jint(doc, "sessions"), 1);
+	assert_int_equal(itest_jint(doc, "participants"), 5);
 	assert_false(jbool(doc, "connected"));
 	json_decref(doc);
 
@@ -642,7 +629,7 @@ static void test_network_lapse_policy(void **state)
 
 	/* off by default: nobody lapsed */
 	doc = cli_ok("ase", ARGS("network", "list", "--departement", "78"));
-	assert_int_equal(jint(doc, "lapse_years"), 0);
+	assert_int_equal(itest_jint(doc, "lapse_years"), 0);
 	assert_false(jbool(must_find(jarr(doc, "institutions"), "code", old),
 			   "lapsed"));
 	json_decref(doc);
@@ -650,7 +637,7 @@ static void test_network_lapse_policy(void **state)
 	sql_do("UPDATE training_policy SET lapse_years = 3");
 	doc = cli_ok("ase", ARGS("network", "list", "--departement", "78"));
 	a = jarr(doc, "institutions");
-	assert_int_equal(jint(doc, "lapse_years"), 3);
+	assert_int_equal(itest_jint(doc, "lapse_years"), 3);
 	assert_false(jbool(must_find(a, "code", recent), "lapsed"));
 	assert_true(jbool(must_find(a, "code", old), "lapsed"));
 	assert_true(jbool(must_find(a, "code", never), "lapsed"));
@@ -659,7 +646,7 @@ static void test_network_lapse_policy(void **state)
 	json_decref(doc);
 	doc = cli_ok("police", ARGS("network", "show", old));
 	assert_true(jbool(doc, "lapsed"));
-	assert_int_equal(jint(doc, "lapse_years"), 3);
+	assert_int_equal(itest_jint(doc, "lapse_years"), 3);
 	json_decref(doc);
 	{
 		struct itest_output out;
@@ -679,7 +666,7 @@ static void test_network_lapse_policy(void **state)
 					 "--to", "pjj75", "--given-name",
 					 "Lapse", "--family-name", "Policy"));
 		snprintf(case_id, sizeof(case_id), "%lld",
-			 jint(doc, "case_id"));
+			 itest_jint(doc, "case_id"));
 		json_decref(doc);
 		cli_text(&out, "coord",
 			 ARGS("case", "party", "add", case_id, old));
@@ -720,12 +707,12 @@ static void test_training_add_show_list(void **state)
 		"--module", "phenomenon,identification", "--trainer",
 		"Équipe HLR", "--trainer", "Dr. O'Brien, psy", "--pre-score",
 		"3.5", "--post-score", "8.25"));
-	id = jint(s, "id");
+	id = itest_jint(s, "id");
 	assert_string_equal(jstr(s, "held_on"), "2020-05-04");
-	assert_int_equal(jint(s, "duration_minutes"), 150);
+	assert_int_equal(itest_jint(s, "duration_minutes"), 150);
 	assert_string_equal(jstr(s, "format"), "on_site");
 	assert_string_equal(jstr(s, "title"), "Sensibilisation \"barreau\"");
-	assert_int_equal(jint(s, "participants"), 15);
+	assert_int_equal(itest_jint(s, "participants"), 15);
 	assert_int_equal(json_array_size(jarr(s, "attendance")), 2);
 	assert_int_equal(session_count(s, inst, "lawyer"), 7);
 	assert_int_equal(session_count(s, inst, "other"), 1);
@@ -734,7 +721,7 @@ static void test_training_add_show_list(void **state)
 	e = must_find(jarr(s, "attendance"), "institution", inst);
 	assert_string_equal(jstr(e, "institution_kind"), "lawyer");
 	assert_string_equal(jstr(e, "departement"), "92");
-	assert_int_equal(jint(e, "total"), 8);
+	assert_int_equal(itest_jint(e, "total"), 8);
 	/* modules in the reference order, trainers as given */
 	l = jarr(s, "modules");
 	assert_int_equal(json_array_size(l), 3);
@@ -761,8 +748,8 @@ static void test_training_add_show_list(void **state)
 		1);
 
 	s = cli_ok("coord", ARGS("training", "show", ids(id)));
-	assert_int_equal(jint(s, "id"), id);
-	assert_int_equal(jint(s, "participants"), 15);
+	assert_int_equal(itest_jint(s, "id"), id);
+	assert_int_equal(itest_jint(s, "participants"), 15);
 	assert_int_equal(session_count(s, inst, "lawyer"), 7);
 	json_decref(s);
 	assert_int_equal(
@@ -775,8 +762,8 @@ static void test_training_add_show_list(void **state)
 	l = cli_ok("coord", ARGS("training", "list", "--institution", inst));
 	assert_int_equal(json_array_size(l), 1);
 	e = json_array_get(l, 0);
-	assert_int_equal(jint(e, "id"), id);
-	assert_int_equal(jint(e, "participants"), 15);
+	assert_int_equal(itest_jint(e, "id"), id);
+	assert_int_equal(itest_jint(e, "participants"), 15);
 	assert_int_equal(json_array_size(jarr(e, "institutions")), 2);
 	json_decref(l);
 	l = cli_ok("coord", ARGS("training", "list", "--year", "2020"));
@@ -841,10 +828,10 @@ static void test_training_file_and_replay(void **state)
 	/* options override the file */
 	s = add_session(ARGS("training", "add", "--file", path, "--title",
 			     "de l'option", "--key", key));
-	id = jint(s, "id");
+	id = itest_jint(s, "id");
 	assert_string_equal(jstr(s, "title"), "de l'option");
 	assert_string_equal(jstr(s, "format"), "remote");
-	assert_int_equal(jint(s, "participants"), 17);
+	assert_int_equal(itest_jint(s, "participants"), 17);
 	assert_int_equal(session_count(s, inst, "child_welfare_staff"), 10);
 	assert_int_equal(session_count(s, "pjj75", "youth_justice_staff"), 5);
 	assert_true(fabs(jnum(s, "pre_score") - 2.0) < 1e-9);
@@ -856,7 +843,7 @@ static void test_training_file_and_replay(void **state)
 	again = cli_ok("coord",
 		       ARGS("training", "add", "--file", path, "--key", key));
 	assert_true(jbool(again, "replayed"));
-	assert_int_equal(jint(again, "id"), id);
+	assert_int_equal(itest_jint(again, "id"), id);
 	assert_string_equal(jstr(again, "title"), "de l'option");
 	json_decref(again);
 	expect_unchanged(before, "replayed add");
@@ -891,9 +878,9 @@ static void test_training_edit(void **state)
 		 inst);
 	s = cli_ok("coord", ARGS("training", "edit", ids(id), "--attendee",
 				 spec, "--duration", "1h45"));
-	assert_int_equal(jint(s, "version"), 2);
-	assert_int_equal(jint(s, "duration_minutes"), 105);
-	assert_int_equal(jint(s, "participants"), 10);
+	assert_int_equal(itest_jint(s, "version"), 2);
+	assert_int_equal(itest_jint(s, "duration_minutes"), 105);
+	assert_int_equal(itest_jint(s, "participants"), 10);
 	assert_int_equal(session_count(s, inst, "volunteer"), 2);
 	/* what the edit did not name stays */
 	assert_string_equal(jstr(s, "held_on"), "2018-02-02");
@@ -931,15 +918,15 @@ static void test_training_edit(void **state)
 	free(dump);
 	s = cli_ok("coord", ARGS("training", "edit", ids(id), "--file", path));
 	unlink(path);
-	assert_int_equal(jint(s, "version"), 3);
+	assert_int_equal(itest_jint(s, "version"), 3);
 	assert_string_equal(jstr(s, "title"), "corrigé");
 	assert_true(json_is_null(jget(s, "pre_score")));
-	assert_int_equal(jint(s, "participants"), 10);
+	assert_int_equal(itest_jint(s, "participants"), 10);
 	json_decref(s);
 
 	s = cli_ok("coord", ARGS("training", "edit", ids(id), "--pre-score",
 				 "1", "--post-score", "9", "--no-trainers"));
-	assert_int_equal(jint(s, "version"), 4);
+	assert_int_equal(itest_jint(s, "version"), 4);
 	assert_true(fabs(jnum(s, "post_score") - 9.0) < 1e-9);
 	json_decref(s);
 	s = cli_ok("coord", ARGS("training", "edit", ids(id), "--no-scores"));
@@ -1539,7 +1526,7 @@ static void test_report_impact(void **state)
 	status_at(c7, inst, "presumed_victim", "2023-03-15 12:00 Europe/Paris");
 
 	r = cli_ok("coord", ARGS("report", "impact", "--departement", "95"));
-	assert_int_equal(jint(r, "window_months"), 12);
+	assert_int_equal(itest_jint(r, "window_months"), 12);
 	row = must_find(jarr(r, "institutions"), "institution", inst);
 	expect_count(row, "sessions", 2, inst);
 	expect_count(row, "participants", 10, inst);
@@ -1556,8 +1543,8 @@ static void test_report_impact(void **state)
 	expect_count(row, "notices_before", 0, other);
 	expect_count(row, "identifications_before", 0, other);
 	assert_false(jbool(row, "after_complete"));
-	assert_true(jint(row, "after_days") >= 8 &&
-		    jint(row, "after_days") <= 11);
+	assert_true(itest_jint(row, "after_days") >= 8 &&
+		    itest_jint(row, "after_days") <= 11);
 	json_decref(r);
 
 	/* filters */

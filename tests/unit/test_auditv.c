@@ -38,7 +38,7 @@
 
 struct chain {
 	Maillage__AuditRecord rec[N + 1];
-	char at[N + 1][32];
+	char at[N + 1][48];
 	char actions[N + 1][16];
 	uint8_t leaf[N + 1][32], hash[N + 1][32], prev[N + 1][32];
 	Maillage__AuditSealed ent[N + 1];

@@ -402,6 +402,8 @@ static void dbc_log_loss(struct dbc *c, enum db_status why)
 		msg[0] != '\0' ? ": " : "", msg);
 }
 
+static void dbc_group_retry(struct dbc *c, struct db_job *job);
+
 /* The connection is gone (or timed out): fail its job, retry later. */
 static void dbc_lost(struct dbc *c, enum db_status why)
 {
@@ -422,6 +424,23 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 	if (c->state == DBC_CONNECTING && !c->ever_up)
 		c->pool->initial_failures++;
 	dbc_set_state(c, DBC_DOWN);
+	if (why == DB_TIMEOUT && job != NULL && job->gnext != NULL) {
+		/*
+		 * A group ran out of time (one of its jobs waits on a lock,
+		 * say). Each job runs again alone, so that the ones behind
+		 * the slow one are not failed with it (those before it may
+		 * still wait on the rows the abandoned transaction holds
+		 * until its statement ends). Had the commit got through
+		 * before the timer, a notice sent again is recognised by its
+		 * idempotency key (the only jobs grouped are notices).
+		 */
+		log_debug("db[%u]: a group of transactions timed out, each "
+			  "runs again alone",
+			  c->index);
+		dbc_group_retry(c, job);
+		job = NULL;
+		db_pump(c->pool);
+	}
 	while (job != NULL) {
 		struct db_job *next = job->gnext;
 		job->gnext = NULL;

@@ -101,6 +101,7 @@ struct dbc {
 struct db_pool {
 	struct event_base *base;
 	char *conninfo;
+	char **kw, **val; /* the connection's parameters (db_conn_params) */
 	unsigned size;
 	unsigned connect_timeout;
 	unsigned query_timeout;
@@ -429,8 +430,9 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 		 * A group ran out of time (one of its jobs waits on a lock,
 		 * say). Each job runs again alone, so that the ones behind
 		 * the slow one are not failed with it (those before it may
-		 * still wait on the rows the abandoned transaction holds
-		 * until its statement ends). Had the commit got through
+		 * wait on the rows the abandoned transaction holds until
+		 * PostgreSQL cancels its statement, db_conn_params). Had the
+		 * commit got through
 		 * before the timer, a notice sent again is recognised by its
 		 * idempotency key (the only jobs grouped are notices).
 		 */
@@ -585,7 +587,11 @@ static void dbc_connect_poll(struct dbc *c)
 
 static void dbc_connect(struct dbc *c)
 {
-	c->pg = PQconnectStart(c->pool->conninfo);
+	c->pg = c->pool->kw != NULL
+			? PQconnectStartParams(
+				  (const char *const *)c->pool->kw,
+				  (const char *const *)c->pool->val, 0)
+			: PQconnectStart(c->pool->conninfo);
 	dbc_set_state(c, DBC_CONNECTING);
 	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
 		dbc_lost(c, DB_UNAVAILABLE);
@@ -736,7 +742,11 @@ static void dbc_record_result(struct db_job *job, PGresult *res)
 	if (job->reply.failed_stmt < 0) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		job->reply.failed_stmt = job->cur;
-		job->reply.status = DB_SQL_ERROR;
+		/* 57014: cancelled, by the server's copy of query_timeout
+		 * (db_conn_params) should it go off before ours */
+		job->reply.status = state != NULL && strcmp(state, "57014") == 0
+					    ? DB_TIMEOUT
+					    : DB_SQL_ERROR;
 		snprintf(job->reply.sqlstate, sizeof(job->reply.sqlstate), "%s",
 			 state != NULL ? state : "");
 		job->reply.constraint =
@@ -1065,6 +1075,81 @@ void db_submit_first(struct db_pool *pool, struct db_job *job, db_done_fn *done,
 	db_enqueue(pool, job, done, arg, 1);
 }
 
+static void db_conn_params_free(struct db_pool *pool)
+{
+	size_t i;
+
+	for (i = 0; pool->kw != NULL && pool->kw[i] != NULL; i++) {
+		free(pool->kw[i]);
+		free(pool->val[i]);
+	}
+	free(pool->kw);
+	free(pool->val);
+	pool->kw = pool->val = NULL;
+}
+
+/*
+ * The connection's parameters: those of the configured conninfo (a
+ * keyword/value string or a URI), with the server told to cancel any
+ * statement that runs past query_timeout, half a second after the pool
+ * gives up on it (-c statement_timeout, added to
+ * the conninfo's own options), so that a statement the pool gave up on
+ * ends there too and stops holding its locks. 0, or -1 (out of memory).
+ * A conninfo libpq cannot parse is left as it is (pool->kw NULL):
+ * connecting reports what is wrong with it.
+ */
+static int db_conn_params(struct db_pool *pool)
+{
+	PQconninfoOption *opts = PQconninfoParse(pool->conninfo, NULL), *o;
+	char timeout[64];
+	size_t n = 0, i = 0;
+	int options_seen = 0;
+
+	if (opts == NULL)
+		return 0;
+	for (o = opts; o->keyword != NULL; o++)
+		n += o->val != NULL;
+	pool->kw = calloc(n + 2, sizeof(*pool->kw));
+	pool->val = calloc(n + 2, sizeof(*pool->val));
+	if (pool->kw == NULL || pool->val == NULL)
+		goto fail;
+	/* half a second after the pool's own timer */
+	snprintf(timeout, sizeof(timeout), "-c statement_timeout=%u",
+		 pool->query_timeout * 1000u + 500u);
+	for (o = opts; o->keyword != NULL; o++) {
+		const char *v = o->val;
+		char *merged = NULL;
+
+		if (v == NULL)
+			continue;
+		if (strcmp(o->keyword, "options") == 0) {
+			size_t len = strlen(v) + strlen(timeout) + 2;
+
+			options_seen = 1;
+			merged = malloc(len);
+			if (merged == NULL)
+				goto fail;
+			snprintf(merged, len, "%s %s", v, timeout);
+		}
+		pool->kw[i] = strdup(o->keyword);
+		pool->val[i] = merged != NULL ? merged : strdup(v);
+		if (pool->kw[i++] == NULL || pool->val[i - 1] == NULL)
+			goto fail;
+	}
+	if (!options_seen) {
+		pool->kw[i] = strdup("options");
+		pool->val[i] = strdup(timeout);
+		if (pool->kw[i] == NULL || pool->val[i] == NULL)
+			goto fail;
+	}
+	PQconninfoFree(opts);
+	return 0;
+fail:
+	PQconninfoFree(opts);
+	db_conn_params_free(pool);
+	return -1;
+}
+
 struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
 			    unsigned size, unsigned connect_timeout,
 			    unsigned query_timeout, db_ready_fn *ready,
@@ -1088,7 +1173,9 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
 	pool->failed_ev = event_new(base, -1, 0, db_failed_flush, pool);
 	pool->listen_ev = event_new(base, -1, 0, db_listen_move, pool);
 	if (pool->conninfo == NULL || pool->conns == NULL ||
-	    pool->failed_ev == NULL || pool->listen_ev == NULL) {
+	    pool->failed_ev == NULL || pool->listen_ev == NULL ||
+	    db_conn_params(pool) != 0) {
+		db_conn_params_free(pool);
 		free(pool->conninfo);
 		free(pool->conns);
 		if (pool->failed_ev != NULL)
@@ -1179,6 +1266,7 @@ void db_pool_free(struct db_pool *pool)
 		free(pool->listens[i].sql);
 	}
 	free(pool->conns);
+	db_conn_params_free(pool);
 	free(pool->conninfo);
 	free(pool);
 }

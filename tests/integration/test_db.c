@@ -9,7 +9,8 @@
  * DB_GROUP_MAX jobs and its transaction is marked (maillage.group_commit,
  * for event_emit's lock), and jobs not marked are never grouped; a group
  * that runs out of time because of one slow job runs again job by job, so
- * that only that one times out.
+ * that only that one times out; and a statement the pool gave up on is
+ * cancelled by the server as well.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -340,6 +341,39 @@ static void test_group_timeout(void **state)
 	db_pool_free(p);
 }
 
+/* A statement the pool gave up on (query_timeout) is cancelled by the
+ * server too (statement_timeout), instead of running on with its locks. */
+static void test_timeout_ends_statement(void **state)
+{
+	const struct itest_env *env = itest_env();
+	static const char active[] =
+		"SELECT count(*) FROM pg_stat_activity WHERE query = "
+		"'SELECT pg_sleep(6), 2718' AND state = 'active'";
+	struct outcome o = {0};
+	struct db_pool *p;
+	int64_t t0;
+	int i;
+
+	(void)state;
+	p = db_pool_new(base, env->db, 1, 5, 1, NULL, NULL);
+	assert_non_null(p);
+	for (i = 0; i < 4000 && db_pool_up(p) < 1; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	submit_on(p, "SELECT pg_sleep(6), 2718", NULL, 0, &o);
+	t0 = itest_now_ms();
+	while (pending > 0 && itest_now_ms() - t0 < 20000)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(pending, 0);
+	assert_int_equal(o.status, DB_TIMEOUT);
+	/* the server's own timer went off half a second after the pool's:
+	 * well before the six seconds the statement asked for */
+	for (i = 0; i < 30 && itest_sql_int(active) != 0; i++)
+		itest_sleep_ms(100);
+	assert_int_equal(itest_sql_int(active), 0);
+	assert_true(itest_now_ms() - t0 < 5000);
+	db_pool_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_group_statement_failure),
 		cmocka_unit_test(test_group_commit_failure),
 		cmocka_unit_test(test_group_timeout),
+		cmocka_unit_test(test_timeout_ends_statement),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -292,6 +292,10 @@ double ident_tf_freq(const ident_tf *t, int field, uint64_t code)
 	(void)field;
 	if (t == NULL || t->records <= 0)
 		return 0;
+	/* a names table knows nothing of a code it does not hold: not the
+	 * rarest (ties go to the names it has counted) */
+	if (t->names && tf_find(t, code) == SIZE_MAX)
+		return 1.0;
 	return tf_count(t, code) / t->records;
 }
 

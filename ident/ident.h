@@ -334,7 +334,8 @@ void ident_tf_add(ident_tf *t, const ident_rec *r);
  * not added, as in a search of stored records). The term-frequency weight
  * counts only the other records holding the value. */
 void ident_tf_set_self(ident_tf *t, int n);
-/* Relative frequency of a code in its field (0 when unseen). */
+/* Relative frequency of a code in its field (0 when unseen; 1 for a code
+ * a names table, ident_tf_new_names, does not hold). */
 double ident_tf_freq(const ident_tf *t, int field, uint64_t code);
 /*
  * A table of the names' frequencies only, as a search among stored

@@ -403,8 +403,6 @@ static void dbc_log_loss(struct dbc *c, enum db_status why)
 		msg[0] != '\0' ? ": " : "", msg);
 }
 
-static void dbc_group_retry(struct dbc *c, struct db_job *job);
-
 /* The connection is gone (or timed out): fail its job, retry later. */
 static void dbc_lost(struct dbc *c, enum db_status why)
 {
@@ -425,24 +423,6 @@ static void dbc_lost(struct dbc *c, enum db_status why)
 	if (c->state == DBC_CONNECTING && !c->ever_up)
 		c->pool->initial_failures++;
 	dbc_set_state(c, DBC_DOWN);
-	if (why == DB_TIMEOUT && job != NULL && job->gnext != NULL) {
-		/*
-		 * A group ran out of time (one of its jobs waits on a lock,
-		 * say). Each job runs again alone, so that the ones behind
-		 * the slow one are not failed with it (those before it may
-		 * wait on the rows the abandoned transaction holds until
-		 * PostgreSQL cancels its statement, db_conn_params). Had the
-		 * commit got through
-		 * before the timer, a notice sent again is recognised by its
-		 * idempotency key (the only jobs grouped are notices).
-		 */
-		log_debug("db[%u]: a group of transactions timed out, each "
-			  "runs again alone",
-			  c->index);
-		dbc_group_retry(c, job);
-		job = NULL;
-		db_pump(c->pool);
-	}
 	while (job != NULL) {
 		struct db_job *next = job->gnext;
 		job->gnext = NULL;
@@ -1050,8 +1030,10 @@ static void db_enqueue(struct db_pool *pool, struct db_job *job,
 {
 	job->done = done;
 	job->arg = arg;
-	if (db_pool_up(pool) == 0 || pool->queued >= DB_QUEUE_MAX ||
-	    job->nstmts == 0) {
+	/* freeing: a callback of a failed job submits more work (an audit
+	 * record of a request whose connection is gone); it fails too */
+	if (pool->freeing || db_pool_up(pool) == 0 ||
+	    pool->queued >= DB_QUEUE_MAX || job->nstmts == 0) {
 		db_job_fail_later(pool, job, DB_UNAVAILABLE);
 		return;
 	}
@@ -1079,7 +1061,10 @@ static void db_conn_params_free(struct db_pool *pool)
 {
 	size_t i;
 
-	for (i = 0; pool->kw != NULL && pool->kw[i] != NULL; i++) {
+	/* filled in order; a slot half filled (out of memory) is freed too */
+	for (i = 0; pool->kw != NULL && pool->val != NULL &&
+		    (pool->kw[i] != NULL || pool->val[i] != NULL);
+	     i++) {
 		free(pool->kw[i]);
 		free(pool->val[i]);
 	}
@@ -1094,9 +1079,11 @@ static void db_conn_params_free(struct db_pool *pool)
  * statement that runs past query_timeout, half a second after the pool
  * gives up on it (-c statement_timeout, added to
  * the conninfo's own options), so that a statement the pool gave up on
- * ends there too and stops holding its locks. 0, or -1 (out of memory).
- * A conninfo libpq cannot parse is left as it is (pool->kw NULL):
- * connecting reports what is wrong with it.
+ * ends there too and stops holding its locks; PGOPTIONS, which an
+ * explicit options parameter would hide, is merged in. 0, or -1 (out of
+ * memory). A conninfo libpq cannot parse, or one naming a service (whose
+ * file may set options of its own, which ours would hide) is used as it
+ * is (pool->kw NULL: no statement_timeout from the pool).
  */
 static int db_conn_params(struct db_pool *pool)
 {
@@ -1107,8 +1094,14 @@ static int db_conn_params(struct db_pool *pool)
 
 	if (opts == NULL)
 		return 0;
-	for (o = opts; o->keyword != NULL; o++)
+	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "service") == 0 &&
+		    (o->val != NULL || getenv("PGSERVICE") != NULL)) {
+			PQconninfoFree(opts);
+			return 0;
+		}
 		n += o->val != NULL;
+	}
 	pool->kw = calloc(n + 2, sizeof(*pool->kw));
 	pool->val = calloc(n + 2, sizeof(*pool->val));
 	if (pool->kw == NULL || pool->val == NULL)
@@ -1133,14 +1126,21 @@ static int db_conn_params(struct db_pool *pool)
 		}
 		pool->kw[i] = strdup(o->keyword);
 		pool->val[i] = merged != NULL ? merged : strdup(v);
-		if (pool->kw[i++] == NULL || pool->val[i - 1] == NULL)
+		i++;
+		if (pool->kw[i - 1] == NULL || pool->val[i - 1] == NULL)
 			goto fail;
 	}
 	if (!options_seen) {
+		const char *env = getenv("PGOPTIONS");
+		size_t len =
+			(env != NULL ? strlen(env) : 0) + strlen(timeout) + 2;
+
 		pool->kw[i] = strdup("options");
-		pool->val[i] = strdup(timeout);
+		pool->val[i] = malloc(len);
 		if (pool->kw[i] == NULL || pool->val[i] == NULL)
 			goto fail;
+		snprintf(pool->val[i], len, "%s%s%s", env != NULL ? env : "",
+			 env != NULL ? " " : "", timeout);
 	}
 	PQconninfoFree(opts);
 	return 0;

@@ -30,6 +30,14 @@
 #define MATCH_REC_VERSION 1
 
 #define MATCH_COUNT_SECS 30
+/*
+ * A name held by fewer stored identities is weighed as if not counted
+ * (by u): its weight would otherwise tell a caller, through the
+ * explanation, whether any other identity in the network (persons it may
+ * not learn of included) sounds like it. Common names, the point of the
+ * counts, are far above it.
+ */
+#define MATCH_TF_MIN_COUNT 10
 
 static const char match_count_sql[] = "SELECT identity_block_count_refresh()";
 
@@ -383,7 +391,7 @@ static int match_tf(const struct match_query *q, const PGresult *counts,
 			return -1;
 		if (ord == 0)
 			records = v;
-		else
+		else if (v >= MATCH_TF_MIN_COUNT)
 			n[ord - 1] = (uint64_t)v;
 	}
 	if (records < 0)

@@ -13,6 +13,17 @@
 ALTER TABLE identity_block_count_mark
     ADD COLUMN counted bigint NOT NULL DEFAULT 0;
 
+-- The counts start again from the identities present, with the total:
+-- retention may have removed identities since they were counted, and a
+-- total of those present over counts of all those ever counted would make
+-- every name look more common. From here on neither is lowered when
+-- identities are removed, so both keep describing the same identities.
+TRUNCATE identity_block_count;
+INSERT INTO identity_block_count (key, n)
+    SELECT b.key, count(*) FROM identity_block b
+    WHERE b.identity_id <= (SELECT last_identity
+                            FROM identity_block_count_mark)
+    GROUP BY b.key;
 UPDATE identity_block_count_mark
     SET counted = (SELECT count(*) FROM identity_encoding
                    WHERE identity_id <= last_identity);

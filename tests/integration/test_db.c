@@ -7,10 +7,8 @@
  * the group stays committed and each job runs again alone, so the others
  * commit and only the faulty one reports its error; a group holds at most
  * DB_GROUP_MAX jobs and its transaction is marked (maillage.group_commit,
- * for event_emit's lock), and jobs not marked are never grouped; a group
- * that runs out of time because of one slow job runs again job by job, so
- * that only that one times out; and a statement the pool gave up on is
- * cancelled by the server as well.
+ * for event_emit's lock), and jobs not marked are never grouped; and a
+ * statement the pool gave up on is cancelled by the server as well.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -295,52 +293,6 @@ static void submit_on(struct db_pool *p, const char *sql, const char *param,
 	pool = keep;
 }
 
-/*
- * A group runs out of time because of one slow job (the first): the
- * others run again alone and commit; only the slow one reports the
- * timeout. (Jobs that ran before the slow one in the group hold their
- * rows in the abandoned transaction until its statement ends, and may
- * time out waiting for them.)
- */
-static void test_group_timeout(void **state)
-{
-	const struct itest_env *env = itest_env();
-	struct outcome blockers[2], o[3];
-	struct db_pool *p;
-	int64_t t0;
-	int i;
-
-	(void)state;
-	memset(blockers, 0, sizeof(blockers));
-	memset(o, 0, sizeof(o));
-	exec_sql("TRUNCATE itest_group");
-	/* two connections, a second to answer in; a second's timeout */
-	p = db_pool_new(base, env->db, 2, 5, 1, NULL, NULL);
-	assert_non_null(p);
-	for (i = 0; i < 4000 && db_pool_up(p) < 2; i++)
-		event_base_loop(base, EVLOOP_ONCE);
-	assert_int_equal(db_pool_up(p), 2);
-	for (i = 0; i < 2; i++)
-		submit_on(p, "SELECT pg_sleep(0.3), txid_current()", NULL, 0,
-			  &blockers[i]);
-	submit_on(p, "SELECT pg_sleep(3), txid_current()", NULL, 1, &o[0]);
-	submit_on(p, insert_sql, "31", 1, &o[1]);
-	submit_on(p, insert_sql, "33", 1, &o[2]);
-	t0 = itest_now_ms();
-	while (pending > 0 && itest_now_ms() - t0 < 20000)
-		event_base_loop(base, EVLOOP_ONCE);
-	assert_int_equal(pending, 0);
-	for (i = 0; i < 3; i++)
-		assert_int_equal(o[i].calls, 1);
-	assert_int_equal(o[0].status, DB_TIMEOUT);
-	assert_int_equal(o[1].status, DB_OK);
-	assert_int_equal(o[2].status, DB_OK);
-	/* alone: two transactions */
-	assert_true(o[1].txid != o[2].txid);
-	assert_int_equal(count_rows("itest_group"), 2);
-	db_pool_free(p);
-}
-
 /* A statement the pool gave up on (query_timeout) is cancelled by the
  * server too (statement_timeout), instead of running on with its locks. */
 static void test_timeout_ends_statement(void **state)
@@ -382,7 +334,6 @@ int main(void)
 		cmocka_unit_test(test_not_marked_alone),
 		cmocka_unit_test(test_group_statement_failure),
 		cmocka_unit_test(test_group_commit_failure),
-		cmocka_unit_test(test_group_timeout),
 		cmocka_unit_test(test_timeout_ends_statement),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -824,13 +824,14 @@ static void dbc_group_retry(struct dbc *c, struct db_job *job)
 static void dbc_job_done(struct dbc *c)
 {
 	struct db_job *job = c->job, *j;
-	int failed = 0;
 
 	c->job = NULL;
 	c->rjob = NULL;
 	evtimer_del(c->timer);
 	dbc_set_state(c, DBC_IDLE);
 	if (job->gnext != NULL) {
+		int failed = 0;
+
 		for (j = job; j != NULL; j = j->gnext)
 			failed |= j->reply.status != DB_OK;
 		if (failed) {

@@ -344,6 +344,8 @@ static long long *sb_expect_read(const ident_table *t, const char *expect)
 			ix = g;
 		}
 		ix[cnt].id = strdup(r);
+		if (ix[cnt].id == NULL)
+			sb_die("error", "out of memory");
 		ix[cnt++].n = n;
 	}
 	fclose(in);

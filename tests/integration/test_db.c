@@ -72,9 +72,9 @@ static void run_until_done(void)
 	assert_int_equal(pending, 0);
 }
 
-/* One statement; the job marked for group commit or not. */
-static void submit(const char *sql, const char *param, int group,
-		   struct outcome *o)
+/* One statement on pool `p`; the job marked for group commit or not. */
+static void submit_on(struct db_pool *p, const char *sql, const char *param,
+		      int group, struct outcome *o)
 {
 	struct db_job *job = db_job_new();
 	const char *params[1] = {param};
@@ -85,7 +85,14 @@ static void submit(const char *sql, const char *param, int group,
 	if (group)
 		assert_int_equal(db_job_group(job), 0);
 	pending++;
-	db_submit(pool, job, on_done, o);
+	db_submit(p, job, on_done, o);
+}
+
+/* The same on the tests' pool. */
+static void submit(const char *sql, const char *param, int group,
+		   struct outcome *o)
+{
+	submit_on(pool, sql, param, group, o);
 }
 
 /* Keep the pool's only connection busy, so that what follows queues. */
@@ -280,17 +287,6 @@ static void test_group_commit_failure(void **state)
 		assert_int_equal(o[i].calls, 1);
 	assert_true(o[0].txid != o[1].txid);
 	assert_int_equal(count_rows("itest_group_deferred"), 2);
-}
-
-/* One statement, marked for group commit or not, on pool `p`. */
-static void submit_on(struct db_pool *p, const char *sql, const char *param,
-		      int group, struct outcome *o)
-{
-	struct db_pool *keep = pool;
-
-	pool = p;
-	submit(sql, param, group, o);
-	pool = keep;
 }
 
 /* A statement the pool gave up on (query_timeout) is cancelled by the

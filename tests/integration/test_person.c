@@ -37,6 +37,20 @@ static const char *ids(long long v)
 	return buf[next];
 }
 
+/* `stem` followed by six letters of this run (a name no other run has). */
+static void run_name(const char *stem, char *out, size_t len)
+{
+	unsigned long long u = (unsigned long long)itest_unique_id();
+	size_t n;
+	int i;
+
+	snprintf(out, len, "%s", stem);
+	for (i = 0; i < 6 && (n = strlen(out)) + 1 < len; i++) {
+		out[n] = (char)('a' + (u >> (4 * i)) % 26);
+		out[n + 1] = '\0';
+	}
+}
+
 /* The candidate for person `p` in a JSON array, or NULL. */
 static json_t *candidate(json_t *a, long long p)
 {
@@ -300,21 +314,15 @@ static json_t *search_for(const char *given, const char *fam, long long p)
  * (a weight must not reveal whether anyone else sounds alike). */
 static void test_common_name_weighs_less(void **state)
 {
-	unsigned long long u = (unsigned long long)itest_unique_id();
 	char given[32], fam[32], other[48];
 	double w_rare, w_common, s_rare, s_common, f_rare, f_common;
 	long long p;
 	json_t *s, *c;
-	int i, k;
+	int k;
 
 	(void)state;
-	snprintf(given, sizeof(given), "Quillonar");
-	snprintf(fam, sizeof(fam), "Vendrakis");
-	for (i = 0; i < 6; i++) {
-		given[9 + i] = (char)('a' + (u >> (4 * i)) % 26);
-		fam[9 + i] = (char)('a' + (u >> (4 * i + 2)) % 26);
-	}
-	given[15] = fam[15] = '\0';
+	run_name("Quillonar", given, sizeof(given));
+	run_name("Vendrakis", fam, sizeof(fam));
 	s = itest_cli_json_ok("ase",
 			      ITEST_ARGS("notice", "send", "--kind", "sighting",
 					 "--to", "pjj75", "--given-name", given,
@@ -787,18 +795,11 @@ static json_t *send_karima(const char *login, const char *to, const char *fam)
 static void test_policy_links_at_once(void **state)
 {
 	char fam[32];
-	unsigned long long u = (unsigned long long)itest_unique_id();
 	long long a, ca, n2, link;
 	json_t *s, *v;
-	int i;
 
 	(void)state;
-	snprintf(fam, sizeof(fam), "Haddadi");
-	for (i = 0; i < 6; i++) {
-		size_t n = strlen(fam);
-		fam[n] = (char)('a' + (u >> (4 * i)) % 26);
-		fam[n + 1] = '\0';
-	}
+	run_name("Haddadi", fam, sizeof(fam));
 	s = send_karima("ase", "pjj75", fam);
 	a = itest_jint(s, "person_id");
 	ca = itest_jint(s, "case_id");
@@ -939,7 +940,6 @@ static void test_policy_links_sender_gone(void **state)
 {
 	const struct itest_env *e = itest_env();
 	char fam[32], sql[512];
-	unsigned long long u = (unsigned long long)itest_unique_id();
 	const char *argv[] = {e->fixture, "psql", e->workdir,
 			      "BEGIN; LOCK TABLE notice IN EXCLUSIVE MODE; "
 			      "SELECT pg_sleep(3); COMMIT;",
@@ -948,15 +948,10 @@ static void test_policy_links_sender_gone(void **state)
 	long long a;
 	json_t *s;
 	pid_t pid;
-	int i, st;
+	int st;
 
 	(void)state;
-	snprintf(fam, sizeof(fam), "Belkacemi");
-	for (i = 0; i < 6; i++) {
-		size_t n = strlen(fam);
-		fam[n] = (char)('a' + (u >> (4 * i)) % 26);
-		fam[n + 1] = '\0';
-	}
+	run_name("Belkacemi", fam, sizeof(fam));
 	s = send_karima("ase", "pjj75", fam);
 	a = itest_jint(s, "person_id");
 	json_decref(s);

@@ -33,4 +33,10 @@ void events_unsubscribe(struct conn *c);
 /* Number of subscribers (for logs and tests). */
 unsigned events_subscribers(void);
 
+/* The statements reading the streams (the tests check their plans):
+ * replay ($1 institution, $2 after, $3 up to) and live ($1 institutions,
+ * $2 the seq each was read up to). */
+extern const char events_replay_sql[];
+extern const char events_live_sql[];
+
 #endif

@@ -44,6 +44,7 @@
 
 #include <jansson.h>
 
+#include "events.h"
 #include "itest.h"
 
 /* Generous wait for one delivery; nothing here measures speed. */
@@ -1932,6 +1933,73 @@ static void test_stalled_subscriber(void **state)
 	delivery_audit_settle();
 }
 
+/* ---- plans of the stream reads ---- */
+
+/*
+ * Fail unless the generic plan of `sql` (prepared as `name` with `types`,
+ * run with `args`) reads no whole table: each scan of the streams has a
+ * condition on the institution in its key (not a sequential scan, not a
+ * walk of the whole index), and no sub-plan is hashed (the whole of
+ * case_party in a hash). The check runs in one DO block, which raises
+ * with the offending plan line.
+ */
+static void assert_plan_uses_keys(const char *name, const char *types,
+				  const char *sql, const char *args)
+{
+	static char q[8192];
+	int n;
+
+	n = snprintf(
+		q, sizeof(q),
+		"DO $f$ DECLARE r text; scan text; BEGIN "
+		"PERFORM set_config('plan_cache_mode', 'force_generic_plan', "
+		"true); "
+		"EXECUTE $q$PREPARE %s(%s) AS %s$q$; "
+		"FOR r IN EXECUTE $q$EXPLAIN (VERBOSE) EXECUTE %s(%s)$q$ LOOP "
+		"IF r LIKE '%%->%%' AND scan IS NOT NULL THEN "
+		"RAISE EXCEPTION 'whole table read: %%', scan; END IF; "
+		"IF r LIKE '%%hashed SubPlan%%' THEN "
+		"RAISE EXCEPTION 'hashed sub-plan: %%', r; END IF; "
+		"IF r LIKE '%%Scan%%on public.inst_event %%' THEN scan := r; "
+		"ELSIF r LIKE '%%Cond: ((%%institution_id = %%' THEN "
+		"scan := NULL; END IF; "
+		"END LOOP; IF scan IS NOT NULL THEN "
+		"RAISE EXCEPTION 'whole table read: %%', scan; END IF; END $f$",
+		name, types, sql, name, args);
+	assert_true(n > 0 && (size_t)n < sizeof(q));
+	if (itest_psql(q, NULL, 0) != 0)
+		fail_msg("the plan of %s reads a whole table (above)", name);
+}
+
+/*
+ * The daemon prepares its stream reads, and PostgreSQL soon plans them for
+ * any parameters. With a large stream, the plan of the live read (each
+ * alert's) and of a replay must go through the streams' key and look up
+ * each row's party flag, never read a whole table (the live read used to
+ * scan every event stored: 40 ms per alert after a day of notices).
+ */
+static void test_stream_reads_use_keys(void **state)
+{
+	int64_t inst;
+
+	(void)state;
+	inst = itest_sql_int(
+		"INSERT INTO institution (code, name, kind, departement) "
+		"VALUES ('plan-probe', 'Plan probe', 'other', '75') "
+		"RETURNING id");
+	sql_exec("INSERT INTO inst_event (institution_id, seq, what) "
+		 "SELECT %" PRId64 ", g, 'status' "
+		 "FROM generate_series(1, 30000) g; ANALYZE inst_event",
+		 inst);
+	assert_plan_uses_keys("live", "bigint[], bigint[]", events_live_sql,
+			      "'{1,2}', '{0,0}'");
+	assert_plan_uses_keys("replay", "bigint, bigint, bigint",
+			      events_replay_sql, "1, 0, 10");
+	sql_exec("DELETE FROM inst_event WHERE institution_id = %" PRId64
+		 "; DELETE FROM institution WHERE id = %" PRId64,
+		 inst, inst);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1946,6 +2014,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_two_instances, watch_teardown),
 		cmocka_unit_test_teardown(test_stalled_subscriber,
 					  watch_teardown),
+		cmocka_unit_test(test_stream_reads_use_keys),
 	};
 
 	if (argc > 1)

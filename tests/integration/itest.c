@@ -1022,6 +1022,39 @@ long long itest_sql_int(const char *fmt, ...)
 	return v;
 }
 
+void itest_assert_plan_keyed(const char *types, const char *sql,
+			     const char *args, const char *table,
+			     const char *column, int no_seqscan)
+{
+	static char q[16384];
+	int n;
+
+	/* One DO block, which raises with the offending plan line. */
+	n = snprintf(
+		q, sizeof(q),
+		"DO $f$ DECLARE r text; scan text; BEGIN "
+		"PERFORM set_config('plan_cache_mode', 'force_generic_plan', "
+		"true); "
+		"PERFORM set_config('enable_seqscan', '%s', true); "
+		"EXECUTE $q$PREPARE itest_plan(%s) AS %s$q$; "
+		"FOR r IN EXECUTE $q$EXPLAIN (VERBOSE) EXECUTE "
+		"itest_plan(%s)$q$ "
+		"LOOP "
+		"IF r LIKE '%%->%%' AND scan IS NOT NULL THEN "
+		"RAISE EXCEPTION 'whole table read: %%', scan; END IF; "
+		"IF r LIKE '%%hashed SubPlan%%' THEN "
+		"RAISE EXCEPTION 'hashed sub-plan: %%', r; END IF; "
+		"IF r LIKE '%%Scan%%on public.%s %%' THEN scan := r; "
+		"ELSIF r LIKE '%%Cond: (%%%s = %%' THEN scan := NULL; END IF; "
+		"END LOOP; IF scan IS NOT NULL THEN "
+		"RAISE EXCEPTION 'whole table read: %%', scan; END IF; END $f$",
+		no_seqscan ? "off" : "on", types, sql, args, table, column);
+	if (n < 0 || (size_t)n >= sizeof(q))
+		fail_msg("itest: plan check too long");
+	if (itest_psql(q, NULL, 0) != 0)
+		fail_msg("the plan of [%s] reads %s whole (above)", sql, table);
+}
+
 void itest_sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

@@ -240,6 +240,18 @@ long long itest_sql_int(const char *fmt, ...)
 /* Sleep for `ms` milliseconds. */
 void itest_sleep_ms(long ms);
 
+/*
+ * Fail unless the generic plan of `sql` (prepared with parameter `types`,
+ * explained with `args`, as the daemon's pool runs it after a few runs)
+ * reaches `table` only through a condition on `column`: no sequential scan
+ * of it, no walk of a whole index, and no hashed sub-plan (a whole table in
+ * a hash). `no_seqscan` plans with sequential scans disabled, so that a
+ * small test table still shows whether an index serves the query.
+ */
+void itest_assert_plan_keyed(const char *types, const char *sql,
+			     const char *args, const char *table,
+			     const char *column, int no_seqscan);
+
 /* Resident set size of the daemon in KiB, or -1. */
 long itest_daemon_rss_kb(void);
 

@@ -1936,42 +1936,6 @@ static void test_stalled_subscriber(void **state)
 /* ---- plans of the stream reads ---- */
 
 /*
- * Fail unless the generic plan of `sql` (prepared as `name` with `types`,
- * run with `args`) reads no whole table: each scan of the streams has a
- * condition on the institution in its key (not a sequential scan, not a
- * walk of the whole index), and no sub-plan is hashed (the whole of
- * case_party in a hash). The check runs in one DO block, which raises
- * with the offending plan line.
- */
-static void assert_plan_uses_keys(const char *name, const char *types,
-				  const char *sql, const char *args)
-{
-	static char q[8192];
-	int n;
-
-	n = snprintf(
-		q, sizeof(q),
-		"DO $f$ DECLARE r text; scan text; BEGIN "
-		"PERFORM set_config('plan_cache_mode', 'force_generic_plan', "
-		"true); "
-		"EXECUTE $q$PREPARE %s(%s) AS %s$q$; "
-		"FOR r IN EXECUTE $q$EXPLAIN (VERBOSE) EXECUTE %s(%s)$q$ LOOP "
-		"IF r LIKE '%%->%%' AND scan IS NOT NULL THEN "
-		"RAISE EXCEPTION 'whole table read: %%', scan; END IF; "
-		"IF r LIKE '%%hashed SubPlan%%' THEN "
-		"RAISE EXCEPTION 'hashed sub-plan: %%', r; END IF; "
-		"IF r LIKE '%%Scan%%on public.inst_event %%' THEN scan := r; "
-		"ELSIF r LIKE '%%Cond: ((%%institution_id = %%' THEN "
-		"scan := NULL; END IF; "
-		"END LOOP; IF scan IS NOT NULL THEN "
-		"RAISE EXCEPTION 'whole table read: %%', scan; END IF; END $f$",
-		name, types, sql, name, args);
-	assert_true(n > 0 && (size_t)n < sizeof(q));
-	if (itest_psql(q, NULL, 0) != 0)
-		fail_msg("the plan of %s reads a whole table (above)", name);
-}
-
-/*
  * The daemon prepares its stream reads, and PostgreSQL soon plans them for
  * any parameters. With a large stream, the plan of the live read (each
  * alert's) and of a replay must go through the streams' key and look up
@@ -1991,10 +1955,11 @@ static void test_stream_reads_use_keys(void **state)
 		 "SELECT %" PRId64 ", g, 'status' "
 		 "FROM generate_series(1, 30000) g; ANALYZE inst_event",
 		 inst);
-	assert_plan_uses_keys("live", "bigint[], bigint[]", events_live_sql,
-			      "'{1,2}', '{0,0}'");
-	assert_plan_uses_keys("replay", "bigint, bigint, bigint",
-			      events_replay_sql, "1, 0, 10");
+	itest_assert_plan_keyed("bigint[], bigint[]", events_live_sql,
+				"'{1,2}', '{0,0}'", "inst_event",
+				"institution_id", 0);
+	itest_assert_plan_keyed("bigint, bigint, bigint", events_replay_sql,
+				"1, 0, 10", "inst_event", "institution_id", 0);
 	sql_exec("DELETE FROM inst_event WHERE institution_id = %" PRId64
 		 "; DELETE FROM institution WHERE id = %" PRId64,
 		 inst, inst);

@@ -131,11 +131,20 @@ static int evaudit_text(struct evaudit_col *col, const char *s)
 		return evaudit_put(col, "NULL", 4);
 	if (evaudit_put(col, "\"", 1) != 0)
 		return -1;
-	for (p = s; *p != '\0'; p++) {
-		if ((*p == '"' || *p == '\\') && evaudit_put(col, "\\", 1) != 0)
+	/* runs without a quote or backslash in one copy, each of those
+	 * escaped */
+	for (p = s; *p != '\0';) {
+		size_t n = strcspn(p, "\"\\");
+
+		if (n > 0 && evaudit_put(col, p, n) != 0)
 			return -1;
-		if (evaudit_put(col, p, 1) != 0)
+		p += n;
+		if (*p == '\0')
+			break;
+		if (evaudit_put(col, "\\", 1) != 0 ||
+		    evaudit_put(col, p, 1) != 0)
 			return -1;
+		p++;
 	}
 	return evaudit_put(col, "\"", 1);
 }

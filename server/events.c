@@ -144,25 +144,32 @@ enum {
 /*
  * The pool prepares these once per connection, and PostgreSQL plans a
  * prepared statement for any parameters after a few runs (a generic plan).
- * Each is written so that no generic plan can read a whole table: the
+ * Each is written so that its generic plan goes through the keys: the
  * streams are read per institution through their key (LATERAL), and the
  * party flag is one key look-up per row (a scalar sub-select, which
- * PostgreSQL cannot turn into a hash of all of case_party as it does an
+ * PostgreSQL does not turn into a hash of all of case_party as it does an
  * EXISTS). Written as a join, the live read scanned every event ever
  * stored: 40 ms per alert once the streams held a few hundred thousand.
+ * itest_watch checks both plans.
  */
+#define EVENTS_STR2(x) #x
+#define EVENTS_STR(x) EVENTS_STR2(x)
+
+/* clang-format off */
 const char events_replay_sql[] =
 	"SELECT " EVENTS_COLUMNS " FROM inst_event e"
 	" WHERE e.institution_id = $1::bigint AND e.seq > $2::bigint"
-	" AND e.seq <= $3::bigint ORDER BY e.seq LIMIT 256";
+	" AND e.seq <= $3::bigint"
+	" ORDER BY e.seq LIMIT " EVENTS_STR(EVENTS_PAGE);
 
 const char events_live_sql[] =
 	"SELECT " EVENTS_COLUMNS
 	" FROM unnest($1::bigint[], $2::bigint[]) AS c(inst, after)"
 	" CROSS JOIN LATERAL (SELECT * FROM inst_event i"
 	" WHERE i.institution_id = c.inst AND i.seq > c.after"
-	" ORDER BY i.seq LIMIT 2000) e"
-	" ORDER BY e.institution_id, e.seq LIMIT 2000";
+	" ORDER BY i.seq LIMIT " EVENTS_STR(EVENTS_LIVE_MAX) ") e"
+	" ORDER BY e.institution_id, e.seq LIMIT " EVENTS_STR(EVENTS_LIVE_MAX);
+/* clang-format on */
 
 static const char events_head_sql[] =
 	"SELECT coalesce((SELECT last_seq FROM event_counter"

@@ -25,7 +25,10 @@ PGconn *hostcmd_connect(const struct config *cfg, const char *what)
 		PQfinish(pg);
 		return NULL;
 	}
+	/* An operator's command may run long: no statement_timeout that a
+	 * service's or role's settings give the daemon's own connections. */
 	PQclear(PQexec(pg, "SET client_min_messages = warning"));
+	PQclear(PQexec(pg, "SET statement_timeout = 0"));
 	return pg;
 }
 

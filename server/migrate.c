@@ -201,7 +201,9 @@ int migrate_run(const struct config *cfg, int dry_run)
 		rc = 1;
 		goto out;
 	}
+	/* a migration may build an index on a large table: no timeout */
 	if (migrate_exec(pg, "SET client_min_messages = warning") != 0 ||
+	    migrate_exec(pg, "SET statement_timeout = 0") != 0 ||
 	    migrate_exec(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")") !=
 		    0 ||
 	    migrate_exec(pg, migrate_table_sql) != 0) {

@@ -1960,6 +1960,12 @@ static void test_stream_reads_use_keys(void **state)
 				"institution_id", 0);
 	itest_assert_plan_keyed("bigint, bigint, bigint", events_replay_sql,
 				"1, 0, 10", "inst_event", "institution_id", 0);
+	/* each row's party and lead flags: one key look-up each (the
+	 * fixture's tables are small: planned without sequential scans) */
+	itest_assert_plan_keyed("bigint[], bigint[]", events_live_sql,
+				"'{1,2}', '{0,0}'", "case_party", "case_id", 1);
+	itest_assert_plan_keyed("bigint[], bigint[]", events_live_sql,
+				"'{1,2}', '{0,0}'", "case_file", "id", 1);
 	sql_exec("DELETE FROM inst_event WHERE institution_id = %" PRId64
 		 "; DELETE FROM institution WHERE id = %" PRId64,
 		 inst, inst);

@@ -251,13 +251,12 @@ static void evaudit_submit(struct evaudit_batch *b)
 
 static void evaudit_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct evaudit_batch *b;
-
 	(void)fd;
 	(void)what;
 	(void)arg;
 	while (ea.inflight < EVAUDIT_INFLIGHT) {
-		b = TAILQ_FIRST(&ea.full);
+		struct evaudit_batch *b = TAILQ_FIRST(&ea.full);
+
 		if (b != NULL) {
 			TAILQ_REMOVE(&ea.full, b, entry);
 		} else if (ea.cur != NULL) {

@@ -300,15 +300,11 @@ daemon_stop() {
 	is_daemon "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
 	for ((i = 0; i < $(stop_wait); i++)); do
-		is_daemon "$pid" || return 0
+		alive "$pid" || return 0
 		sleep 0.1
 	done
 	note "maillaged ($pid) still running after 10 s: SIGKILL"
-	kill -KILL "$pid" 2>/dev/null || true
-	for ((i = 0; i < 20; i++)); do
-		is_daemon "$pid" || return 0
-		sleep 0.1
-	done
+	kill_wait "$pid" || true
 }
 
 # daemon_start WORKDIR: start and wait until the port accepts connections.
@@ -574,11 +570,16 @@ cmd_psql() {
 # ---- SIGKILL, second instance (test_watch) ----------------------------------
 
 # kill_wait PID: SIGKILL and wait up to 5 s for the process to be gone.
+# Gone means exited (a zombie or no process), not merely "no longer
+# maillaged": an exiting process loses its command line when its memory is
+# released, before its sockets are closed (a large address space, as under
+# AddressSanitizer, makes that window long), and a new daemon's start-up
+# check would then see the old one's listening socket.
 kill_wait() {
 	local pid=$1 i
 	kill -KILL "$pid" 2>/dev/null || return 0
 	for ((i = 0; i < 50; i++)); do
-		is_daemon "$pid" || return 0
+		alive "$pid" || return 0
 		sleep 0.1
 	done
 	return 1
@@ -628,7 +629,7 @@ daemon2_stop() {
 	is_daemon "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
 	for ((i = 0; i < $(stop_wait); i++)); do
-		is_daemon "$pid" || return 0
+		alive "$pid" || return 0
 		sleep 0.1
 	done
 	note "second maillaged ($pid) still running after 10 s: SIGKILL"

@@ -63,6 +63,7 @@ static struct {
 	struct evaudit_batch *cur;
 	size_t pending; /* rows in `cur` and `full` */
 	unsigned inflight;
+	int held; /* a live fan-out is being written (evaudit_hold) */
 	uint64_t written, lost;
 	int warned; /* a drop was logged since the last success */
 } ea;
@@ -174,12 +175,17 @@ static int evaudit_row(struct evaudit_batch *b, const struct conn *c,
  * EVAUDIT_LINGER_MS: a fan-out written in slices fills whole batches
  * instead of sending one small INSERT per slice.
  */
+static int evaudit_holding(void)
+{
+	return ea.held && ea.pending < EVAUDIT_HOLD_MAX;
+}
+
 static void evaudit_schedule(void)
 {
 	const struct timeval now = {0, 0};
 	const struct timeval linger = {0, EVAUDIT_LINGER_MS * 1000};
 
-	if (ea.flush == NULL)
+	if (ea.flush == NULL || evaudit_holding())
 		return;
 	if (!TAILQ_EMPTY(&ea.full))
 		evtimer_add(ea.flush, &now);
@@ -254,6 +260,9 @@ static void evaudit_flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	/* a linger timer armed before the hold: evaudit_hold(0) flushes */
+	if (evaudit_holding())
+		return;
 	while (ea.inflight < EVAUDIT_INFLIGHT) {
 		struct evaudit_batch *b = TAILQ_FIRST(&ea.full);
 
@@ -327,6 +336,13 @@ void evaudit_stop(void)
 	event_free(ea.flush);
 	ea.flush = NULL;
 	ea.srv = NULL;
+}
+
+void evaudit_hold(int held)
+{
+	ea.held = held;
+	if (!held && ea.pending > 0)
+		evaudit_schedule();
 }
 
 int evaudit_busy(void)

@@ -7,7 +7,10 @@
  * written and inserted afterwards, off the path of the writes: INSERTs (of
  * arrays, unnested) of EVAUDIT_BATCH rows as soon as that many are there,
  * what is left EVAUDIT_LINGER_MS after its first row at most, and
- * EVAUDIT_INFLIGHT such jobs at a time. Ids taken by transactions not yet
+ * EVAUDIT_INFLIGHT such jobs at a time; none while a live fan-out is being
+ * written (evaudit_hold), unless EVAUDIT_HOLD_MAX rows wait, so that the
+ * database's work on them does not compete with the writes for the
+ * machine's cores. Ids taken by transactions not yet
  * committed are gaps the sealer waits for, and it waits for at most 1000
  * at once (seal.c): these two stay well under that, even with two
  * instances. What waits is bounded (EVAUDIT_PENDING_MAX rows); past it, or
@@ -23,6 +26,7 @@
 #define EVAUDIT_INFLIGHT 2
 #define EVAUDIT_LINGER_MS 10
 #define EVAUDIT_PENDING_MAX 262144 /* about 100 bytes each */
+#define EVAUDIT_HOLD_MAX 32768	   /* rows held during a fan-out, at most */
 
 struct conn;
 struct server;
@@ -37,6 +41,12 @@ void evaudit_stop(void);
  */
 void evaudit_add(const struct conn *c, uint64_t seq, int64_t case_id,
 		 int64_t notice_id, int64_t person_id);
+
+/*
+ * Hold the INSERTs while a live fan-out is written (1), or let them go (0):
+ * what waits is then submitted at the next loop turn.
+ */
+void evaudit_hold(int held);
 
 /*
  * Rows are gathered or being inserted: a draining daemon waits for them

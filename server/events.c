@@ -470,6 +470,7 @@ static void events_fan_end(void)
 	events_rows_free(&ev.fan_rows);
 	ev.fan_next = 0;
 	ev.live_running = 0;
+	evaudit_hold(0);
 	if (ev.live_again) {
 		ev.live_again = 0;
 		events_kick();
@@ -516,6 +517,8 @@ static void events_live_done(void *arg, const struct db_reply *reply)
 		log_warnx("events: out of memory for the live read");
 	} else {
 		ev.fan_next = 0;
+		/* the deliveries' audit rows go once the copies are written */
+		evaudit_hold(1);
 		events_fan();
 		return;
 	}

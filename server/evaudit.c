@@ -170,15 +170,17 @@ static int evaudit_row(struct evaudit_batch *b, const struct conn *c,
 
 /* ---- jobs ---------------------------------------------------------- */
 
-/*
- * Flush at the next loop turn when a full batch waits, otherwise within
- * EVAUDIT_LINGER_MS: a fan-out written in slices fills whole batches
- * instead of sending one small INSERT per slice.
- */
+/* A live fan-out is being written, and not too much waits. */
 static int evaudit_holding(void)
 {
 	return ea.held && ea.pending < EVAUDIT_HOLD_MAX;
 }
+
+/*
+ * Flush at the next loop turn when a full batch waits, otherwise within
+ * EVAUDIT_LINGER_MS: a fan-out written in slices fills whole batches
+ * instead of sending one small INSERT per slice. Nothing while held.
+ */
 
 static void evaudit_schedule(void)
 {

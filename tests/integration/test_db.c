@@ -296,7 +296,7 @@ static void test_timeout_ends_statement(void **state)
 	const struct itest_env *env = itest_env();
 	static const char active[] =
 		"SELECT count(*) FROM pg_stat_activity WHERE query = "
-		"'SELECT pg_sleep(6), 2718' AND state = 'active'";
+		"'SELECT pg_sleep(30), 2718' AND state = 'active'";
 	struct outcome o = {0};
 	struct db_pool *p;
 	int64_t t0;
@@ -307,18 +307,18 @@ static void test_timeout_ends_statement(void **state)
 	assert_non_null(p);
 	for (i = 0; i < 4000 && db_pool_up(p) < 1; i++)
 		event_base_loop(base, EVLOOP_ONCE);
-	submit_on(p, "SELECT pg_sleep(6), 2718", NULL, 0, &o);
+	submit_on(p, "SELECT pg_sleep(30), 2718", NULL, 0, &o);
 	t0 = itest_now_ms();
 	while (pending > 0 && itest_now_ms() - t0 < 20000)
 		event_base_loop(base, EVLOOP_ONCE);
 	assert_int_equal(pending, 0);
 	assert_int_equal(o.status, DB_TIMEOUT);
-	/* the server's own timer went off half a second after the pool's:
-	 * well before the six seconds the statement asked for */
-	for (i = 0; i < 30 && itest_sql_int(active) != 0; i++)
+	/* the server's own timer goes off half a second after the pool's,
+	 * long before the thirty seconds the statement asked for (waited
+	 * for at most ten) */
+	for (i = 0; i < 100 && itest_sql_int(active) != 0; i++)
 		itest_sleep_ms(100);
 	assert_int_equal(itest_sql_int(active), 0);
-	assert_true(itest_now_ms() - t0 < 5000);
 	db_pool_free(p);
 }
 

@@ -703,6 +703,49 @@ static void test_chained_links(void **state)
 		1);
 }
 
+/*
+ * The kept case of a link may be purged once closed and past retention;
+ * undoing the link then reopens the merged case, whose timeline says so
+ * without naming the purged case (sql/023).
+ */
+static void test_unlink_after_kept_case_purged(void **state)
+{
+	long long a, b, ca, cb, link;
+	json_t *l;
+
+	(void)state;
+	a = send_about("ase", "pjj75", "Purgea", &ca);
+	b = send_about("police", "tpe75", "Purgeb", &cb);
+	l = itest_cli_json_ok("coord",
+			      ITEST_ARGS("person", "link", ids(a), ids(b),
+					 "--reason", "meme enfant"));
+	link = itest_jint(l, "link_id");
+	assert_int_equal(itest_jint(l, "open_case_id"), ca);
+	json_decref(l);
+	json_decref(
+		itest_cli_json_ok("coord", ITEST_ARGS("case", "close", ids(ca),
+						      "--reason", "fin")));
+	assert_int_equal(
+		itest_sql_int("WITH u AS (UPDATE case_file SET closed_at = "
+			      "now() - interval '10 years' WHERE id = %lld "
+			      "RETURNING id) SELECT count(*) FROM u",
+			      ca),
+		1);
+	assert_int_equal(itest_sql_int("SELECT purge_case(%lld, interval "
+				       "'1 year', interval '1 year')::int",
+				       ca),
+			 1);
+	json_decref(itest_cli_json_ok("coord",
+				      ITEST_ARGS("person", "unlink", ids(link),
+						 "--reason", "deux enfants")));
+	assert_int_equal(
+		itest_sql_int("SELECT count(*) FROM case_file WHERE id = "
+			      "%lld AND status = 'open'",
+			      cb),
+		1);
+	assert_int_equal(merge_entry("coord", cb, "unmerged", link), 0);
+}
+
 static void test_review_queue(void **state)
 {
 	json_t *q;
@@ -1023,6 +1066,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_nothing_in_clear),
 		cmocka_unit_test(test_link_unlink_exactly),
 		cmocka_unit_test(test_chained_links),
+		cmocka_unit_test(test_unlink_after_kept_case_purged),
 		cmocka_unit_test(test_review_queue),
 		cmocka_unit_test(test_cases_by_person_keyed),
 		cmocka_unit_test_teardown(test_policy_links_at_once,

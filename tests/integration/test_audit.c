@@ -820,6 +820,68 @@ static void test_tamper_reorder(void **state)
  * target_account_id, when present) are in the chain too: a change there is
  * a modification.
  */
+/*
+ * The audit row's rules on action and cert_fingerprint (sql/001, written
+ * without a regular expression by sql/024) accept and refuse the same
+ * values as the patterns did. Each insert is rolled back.
+ */
+static int audit_row_ok(const char *action, const char *fp)
+{
+	char out[256];
+
+	return sqlf(out, sizeof(out),
+		    "BEGIN; INSERT INTO audit_event (action, outcome, "
+		    "cert_fingerprint) VALUES ('%s', 'ok', %s%s%s); ROLLBACK",
+		    action, fp == NULL ? "" : "'", fp == NULL ? "NULL" : fp,
+		    fp == NULL ? "" : "'") == 0;
+}
+
+static void test_row_checks(void **state)
+{
+	static const char *const good[] = {
+		"a",
+		"event.deliver",
+		"admin.account.enable",
+		"x_y",
+		"abcdefghijklmnopqrstuvwxyz.abcdefghijklmnopqrstuvwxyz_"
+		"abcdefghij",
+	};
+	static const char *const bad[] = {
+		"",
+		"Notice.send",
+		"notice-send",
+		"notice send",
+		"n1",
+		"é",
+		"abcdefghijklmnopqrstuvwxyz.abcdefghijklmnopqrstuvwxyz_"
+		"abcdefghijk",
+		"a''||chr(10)||''",
+	};
+	char fp[80];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(audit_row_ok(good[i], NULL));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(audit_row_ok(bad[i], NULL));
+	memset(fp, 'a', 64);
+	fp[64] = '\0';
+	memcpy(fp, "0123456789abcdef", 16);
+	assert_true(audit_row_ok("x", fp));
+	fp[63] = 'A'; /* upper case */
+	assert_false(audit_row_ok("x", fp));
+	fp[63] = 'g';
+	assert_false(audit_row_ok("x", fp));
+	fp[63] = 'a';
+	fp[64] = 'a'; /* 65 */
+	fp[65] = '\0';
+	assert_false(audit_row_ok("x", fp));
+	fp[63] = '\0'; /* 63 */
+	assert_false(audit_row_ok("x", fp));
+	assert_false(audit_row_ok("x", ""));
+}
+
 static void test_tamper_extra_column(void **state)
 {
 	long long id, seq, target;
@@ -1309,6 +1371,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_tamper_insert),
 		cmocka_unit_test(test_tamper_reorder),
 		cmocka_unit_test(test_tamper_extra_column),
+		cmocka_unit_test(test_row_checks),
 		cmocka_unit_test(test_checkpoint_other_key),
 		cmocka_unit_test(test_export_offline),
 		cmocka_unit_test(test_key_permissions),

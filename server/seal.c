@@ -442,7 +442,7 @@ static const char seal_state_sql[] =
 	" coalesce((SELECT max(audit_id) FROM audit_seal), 0),"
 	" coalesce(c.seq, 0),"
 	" (extract(epoch FROM clock_timestamp() - c.at) * 1000)::bigint,"
-	" (SELECT count(*) FROM audit_seal_gap)"
+	" (SELECT count(*) FROM audit_seal_gap), " SEAL_SQL_UNKNOWN_COLUMNS
 	" FROM (SELECT 1) AS one"
 	" LEFT JOIN LATERAL (SELECT seq, hash FROM audit_seal"
 	" ORDER BY seq DESC LIMIT 1) h ON true"
@@ -659,6 +659,7 @@ struct seal_state {
 	int64_t last_cp;
 	int64_t cp_age_ms; /* -1: no checkpoint yet */
 	int64_t gaps_pending;
+	int64_t unknown_cols; /* columns of audit_event not in the hash */
 };
 
 static int seal_read_state(const PGresult *res, struct seal_state *st)
@@ -679,6 +680,7 @@ static int seal_read_state(const PGresult *res, struct seal_state *st)
 				? -1
 				: strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	st->gaps_pending = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	st->unknown_cols = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
 	return 0;
 }
 
@@ -880,6 +882,18 @@ static void seal_read_done(void *arg, const struct db_reply *reply)
 	if (reply->nresults != 2 ||
 	    seal_read_state(reply->results[0], &st) != 0) {
 		log_warnx("audit: sealer: unexpected chain state");
+		return;
+	}
+	if (st.unknown_cols != 0) {
+		/* a row's column the hash would not cover: seal nothing */
+		if (!seal.failing)
+			log_warnx("audit: sealer: audit_event has %" PRId64
+				  " column%s the audit hash does not cover "
+				  "(added outside maillaged's migrations?); "
+				  "nothing is sealed until it is removed",
+				  st.unknown_cols,
+				  st.unknown_cols > 1 ? "s" : "");
+		seal.failing = 1;
 		return;
 	}
 	seal_buf_str(&gaps, "{");

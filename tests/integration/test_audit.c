@@ -923,6 +923,54 @@ static void test_tamper_extra_column(void **state)
 	expect_verified();
 }
 
+/* Whether the daemon's log has a line holding `needle`. */
+static int daemon_logged(const char *needle)
+{
+	char line[1024];
+	FILE *log = fopen(work_path("maillaged.log"), "r");
+	int found = 0;
+
+	if (log == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), log) != NULL)
+		found = strstr(line, needle) != NULL;
+	fclose(log);
+	return found;
+}
+
+/*
+ * A column of audit_event the hash would not cover (added outside the
+ * migrations) stops the sealer: no row is sealed while it is there, and
+ * the log says why; once it is gone, the rows are sealed and verify.
+ */
+static void test_unknown_column_stops_sealing(void **state)
+{
+	static const char warning[] = "the audit hash does not cover";
+	int64_t deadline;
+	long long id;
+
+	(void)state;
+	wait_sealed(0);
+	assert_false(daemon_logged(warning));
+	sql_must("ALTER TABLE audit_event ADD COLUMN itest_note text");
+	id = sql_int("INSERT INTO audit_event (action, outcome, instance, "
+		     "itest_note) VALUES ('itest.unknown', 'ok', 'itest', "
+		     "'x') RETURNING id");
+	assert_true(id > 0);
+	deadline = itest_now_ms() + 30000;
+	while (!daemon_logged(warning) && itest_now_ms() < deadline)
+		itest_sleep_ms(100);
+	assert_true(daemon_logged(warning));
+	/* the sealer has run since the insert, and refused */
+	assert_int_equal(sql_int("SELECT count(*) FROM audit_seal WHERE "
+				 "audit_id >= %lld",
+				 id),
+			 0);
+	sql_must("ALTER TABLE audit_event DROP COLUMN itest_note");
+	wait_sealed(1);
+	expect_verified();
+}
+
 /* ---- keys -------------------------------------------------------------------
  */
 
@@ -1372,6 +1420,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_tamper_reorder),
 		cmocka_unit_test(test_tamper_extra_column),
 		cmocka_unit_test(test_row_checks),
+		cmocka_unit_test(test_unknown_column_stops_sealing),
 		cmocka_unit_test(test_checkpoint_other_key),
 		cmocka_unit_test(test_export_offline),
 		cmocka_unit_test(test_key_permissions),

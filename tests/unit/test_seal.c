@@ -163,6 +163,38 @@ static void test_field_lists_agree(void **state)
 	}
 }
 
+/*
+ * The extra columns: each one named in SEAL_EXTRA_NAMES is tested by
+ * SEAL_SQL_EXTRA_ANY, which tests no other; the sealer's catalog check
+ * knows the fields and the extra columns.
+ */
+static void test_extra_lists_agree(void **state)
+{
+	const char *names = SEAL_EXTRA_NAMES, *any = SEAL_SQL_EXTRA_ANY;
+	const char *unknown = SEAL_SQL_UNKNOWN_COLUMNS, *p, *q;
+	char want[80];
+	int n = 0, tested = 0, i;
+
+	(void)state;
+	for (p = strchr(names, '\''); p != NULL; p = strchr(q + 1, '\'')) {
+		q = strchr(p + 1, '\'');
+		assert_non_null(q);
+		assert_true(q - p - 1 < 60);
+		snprintf(want, sizeof(want), "e.%.*s", (int)(q - p - 1), p + 1);
+		assert_non_null(strstr(any, want));
+		n++;
+	}
+	assert_true(n >= 3);
+	for (p = strstr(any, "e."); p != NULL; p = strstr(p + 2, "e."))
+		tested++;
+	assert_int_equal(tested, n);
+	assert_non_null(strstr(unknown, names));
+	for (i = 0; i < SEAL_NFIELDS; i++) {
+		snprintf(want, sizeof(want), "'%s'", seal_field_names[i]);
+		assert_non_null(strstr(unknown, want));
+	}
+}
+
 static void test_leaf_vectors_server(void **state)
 {
 	struct seal_record r;
@@ -446,6 +478,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_field_lists_agree),
+		cmocka_unit_test(test_extra_lists_agree),
 		cmocka_unit_test(test_leaf_vectors_server),
 		cmocka_unit_test(test_leaf_vectors_client),
 		cmocka_unit_test(test_leaf_distinguishes),

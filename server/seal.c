@@ -419,7 +419,8 @@ static struct {
 	char key_id[SEAL_KEY_ID_LEN + 1];
 	char *pub_pem;
 	int key_registered;
-	int failing; /* the last cycle failed (warned once) */
+	int failing;		/* the last cycle failed (warned once) */
+	int64_t unknown_logged; /* columns not covered, as last logged */
 	/* the cycle in flight */
 	int64_t batch_rows;
 	int batch_full;
@@ -442,7 +443,7 @@ static const char seal_state_sql[] =
 	" coalesce((SELECT max(audit_id) FROM audit_seal), 0),"
 	" coalesce(c.seq, 0),"
 	" (extract(epoch FROM clock_timestamp() - c.at) * 1000)::bigint,"
-	" (SELECT count(*) FROM audit_seal_gap), " SEAL_SQL_UNKNOWN_COLUMNS
+	" (SELECT count(*) FROM audit_seal_gap)"
 	" FROM (SELECT 1) AS one"
 	" LEFT JOIN LATERAL (SELECT seq, hash FROM audit_seal"
 	" ORDER BY seq DESC LIMIT 1) h ON true"
@@ -450,14 +451,17 @@ static const char seal_state_sql[] =
 	" ORDER BY seq DESC LIMIT 1) c ON true";
 
 static const char seal_rows_sql[] =
-	"(SELECT " SEAL_SQL_RECORD " FROM audit_event e"
+	"(SELECT " SEAL_SQL_RECORD_SEALER " FROM audit_event e"
 	" WHERE e.id IN (SELECT audit_id FROM audit_seal_gap)"
 	" AND e.id <= (SELECT coalesce(max(audit_id), 0) FROM audit_seal)"
 	" ORDER BY e.id LIMIT $1::integer)"
 	" UNION ALL "
-	"(SELECT " SEAL_SQL_RECORD " FROM audit_event e"
+	"(SELECT " SEAL_SQL_RECORD_SEALER " FROM audit_event e"
 	" WHERE e.id > (SELECT coalesce(max(audit_id), 0) FROM audit_seal)"
 	" ORDER BY e.id LIMIT $1::integer)";
+
+/* After the rows, in the same transaction: see SEAL_SQL_UNKNOWN_COLUMNS. */
+static const char seal_columns_sql[] = SEAL_SQL_UNKNOWN_COLUMNS;
 
 static const char seal_key_sql[] =
 	"INSERT INTO audit_key (key_id, public_key, instance)"
@@ -659,7 +663,6 @@ struct seal_state {
 	int64_t last_cp;
 	int64_t cp_age_ms; /* -1: no checkpoint yet */
 	int64_t gaps_pending;
-	int64_t unknown_cols; /* columns of audit_event not in the hash */
 };
 
 static int seal_read_state(const PGresult *res, struct seal_state *st)
@@ -680,8 +683,38 @@ static int seal_read_state(const PGresult *res, struct seal_state *st)
 				? -1
 				: strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	st->gaps_pending = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-	st->unknown_cols = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
 	return 0;
+}
+
+/*
+ * 0 when every column of audit_event is covered by the hash of the rows
+ * just read; else nothing may be sealed: the log says so once per count.
+ */
+static int seal_unknown_columns(const PGresult *res)
+{
+	int64_t n = -1;
+
+	if (PQntuples(res) == 1)
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (n < 0) {
+		log_warnx("audit: sealer: unexpected answer");
+		return -1;
+	}
+	if (n == 0) {
+		if (seal.unknown_logged != 0)
+			log_info("audit: sealer: every column of audit_event "
+				 "is covered again");
+		seal.unknown_logged = 0;
+		return 0;
+	}
+	if (n != seal.unknown_logged)
+		log_warnx("audit: sealer: audit_event has %" PRId64
+			  " column%s the audit hash does not cover (added "
+			  "outside maillaged's migrations?); nothing is "
+			  "sealed until %s removed",
+			  n, n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
+	seal.unknown_logged = n;
+	return -1;
 }
 
 /*
@@ -879,23 +912,13 @@ static void seal_read_done(void *arg, const struct db_reply *reply)
 		seal_cycle_failed("reading the rows to seal", reply);
 		return;
 	}
-	if (reply->nresults != 2 ||
+	if (reply->nresults != 3 ||
 	    seal_read_state(reply->results[0], &st) != 0) {
 		log_warnx("audit: sealer: unexpected chain state");
 		return;
 	}
-	if (st.unknown_cols != 0) {
-		/* a row's column the hash would not cover: seal nothing */
-		if (!seal.failing)
-			log_warnx("audit: sealer: audit_event has %" PRId64
-				  " column%s the audit hash does not cover "
-				  "(added outside maillaged's migrations?); "
-				  "nothing is sealed until it is removed",
-				  st.unknown_cols,
-				  st.unknown_cols > 1 ? "s" : "");
-		seal.failing = 1;
+	if (seal_unknown_columns(reply->results[2]) != 0)
 		return;
-	}
 	seal_buf_str(&gaps, "{");
 	n = seal_order(reply->results[1], &st, &rows, &gaps);
 	if (n < 0) {
@@ -930,7 +953,8 @@ static void seal_tick(evutil_socket_t fd, short what, void *arg)
 	params[0] = batch;
 	job = db_job_new();
 	if (job == NULL || db_job_add(job, seal_state_sql, 0, NULL) != 0 ||
-	    db_job_add(job, seal_rows_sql, 1, params) != 0) {
+	    db_job_add(job, seal_rows_sql, 1, params) != 0 ||
+	    db_job_add(job, seal_columns_sql, 0, NULL) != 0) {
 		db_job_free(job);
 		return;
 	}

@@ -56,12 +56,8 @@ extern const unsigned char seal_field_is_int[SEAL_NFIELDS];
 
 /*
  * The columns of audit_event besides id and the fields: those later
- * migrations added (006, 008). Reading a row's other columns generically
- * (to_jsonb of the whole row) costs most of reading a row, so it is done
- * only for a row where one of these is not NULL; the sealer refuses to seal
- * while audit_event has a column named neither here nor in the fields
- * (SEAL_SQL_UNKNOWN_COLUMNS), so no column escapes the hash: a migration
- * adding a column to audit_event names it here, in both lists.
+ * migrations added (006, 008). A migration adding a column to audit_event
+ * names it in both lists.
  */
 #define SEAL_EXTRA_NAMES                                                       \
 	"'training_id', 'target_account_id', 'target_institution_id'"
@@ -69,30 +65,31 @@ extern const unsigned char seal_field_is_int[SEAL_NFIELDS];
 	"num_nonnulls(e.training_id, e.target_account_id, "                    \
 	"e.target_institution_id) > 0"
 
-/* How many columns of audit_event the sealer does not know (one value). */
+/*
+ * How many columns of audit_event are neither id, nor a field, nor one of
+ * SEAL_EXTRA_NAMES (one value). The sealer reads it in the job that read
+ * the rows, after them: their read holds a lock that keeps the table's
+ * columns as they are until the job ends.
+ */
 #define SEAL_SQL_UNKNOWN_COLUMNS                                               \
-	"(SELECT count(*) FROM pg_attribute a"                                 \
+	"SELECT count(*) FROM pg_attribute a"                                  \
 	" WHERE a.attrelid = 'audit_event'::regclass AND a.attnum > 0"         \
 	" AND NOT a.attisdropped AND a.attname <> ALL (ARRAY['id', 'at',"      \
 	" 'account_id', 'login', 'institution_code', 'role', 'action',"        \
 	" 'outcome', 'error_code', 'peer', 'request_id', 'instance',"          \
 	" 'cert_fingerprint', 'case_id', 'notice_id', "                        \
-	"'person_id', " SEAL_EXTRA_NAMES "]::name[]))"
+	"'person_id', " SEAL_EXTRA_NAMES "]::name[])"
 
-/*
- * The select list that reads one audit_event row `e` in canonical text:
- * e.id, then the fields in seal_field order (NULL stays NULL; `at` as
- * "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC), then the row's other columns
- * (those later migrations add) that are not NULL, as text (to_jsonb's
- * rendering), sorted by name: "HEXNAME:HEXVALUE,..." (UTF-8 bytes in
- * hex), or NULL when there is none. SEAL_SQL_NCOLS columns.
- */
-#define SEAL_SQL_RECORD                                                        \
+/* e.id, then the fields in seal_field order, `at` as canonical text. */
+#define SEAL_SQL_FIELDS                                                        \
 	"e.id, to_char(e.at AT TIME ZONE 'UTC', "                              \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.account_id, e.login, "        \
 	"e.institution_code, e.role, e.action, e.outcome, e.error_code, "      \
 	"e.peer, e.request_id, e.instance, e.cert_fingerprint, e.case_id, "    \
-	"e.notice_id, e.person_id, CASE WHEN " SEAL_SQL_EXTRA_ANY " THEN "     \
+	"e.notice_id, e.person_id"
+
+/* Every other column of `e` that is not NULL, whatever its name. */
+#define SEAL_SQL_EXTRA                                                         \
 	"(SELECT string_agg(encode(convert_to("                                \
 	"x.key, 'UTF8'), 'hex') || ':' || encode(convert_to(x.value, "         \
 	"'UTF8'), 'hex'), ',' ORDER BY convert_to(x.key, 'UTF8')) FROM "       \
@@ -100,7 +97,29 @@ extern const unsigned char seal_field_is_int[SEAL_NFIELDS];
 	"'login', 'institution_code', 'role', 'action', 'outcome', "           \
 	"'error_code', 'peer', 'request_id', 'instance', 'cert_fingerprint', " \
 	"'case_id', 'notice_id', 'person_id']) AS x WHERE x.value IS NOT "     \
-	"NULL) END"
+	"NULL)"
+
+/*
+ * The select list that reads one audit_event row `e` in canonical text:
+ * e.id, then the fields in seal_field order (NULL stays NULL; `at` as
+ * "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC), then the row's other columns
+ * (those later migrations add) that are not NULL, as text (to_jsonb's
+ * rendering), sorted by name: "HEXNAME:HEXVALUE,..." (UTF-8 bytes in
+ * hex), or NULL when there is none. SEAL_SQL_NCOLS columns. What `audit
+ * log` and `audit verify` read: any column counts, known or not.
+ */
+#define SEAL_SQL_RECORD SEAL_SQL_FIELDS ", " SEAL_SQL_EXTRA
+
+/*
+ * The same for the sealer, which reads every row once, as it is written:
+ * the other columns (a conversion of the whole row, most of the cost of
+ * reading one) only for a row where one of SEAL_EXTRA_NAMES is set. The
+ * sealer seals nothing while SEAL_SQL_UNKNOWN_COLUMNS counts a column, so
+ * both reads give the same text for every row it seals.
+ */
+#define SEAL_SQL_RECORD_SEALER                                                 \
+	SEAL_SQL_FIELDS ", CASE WHEN " SEAL_SQL_EXTRA_ANY                      \
+			" THEN " SEAL_SQL_EXTRA " END"
 #define SEAL_SQL_NCOLS (2 + SEAL_NFIELDS)
 
 /* One row in canonical text: values point into someone else's memory. */

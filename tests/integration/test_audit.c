@@ -823,63 +823,66 @@ static void test_tamper_reorder(void **state)
 /*
  * The audit row's rules on action and cert_fingerprint (sql/001, written
  * without a regular expression by sql/024) accept and refuse the same
- * values as the patterns did. Each insert is rolled back.
+ * values as the patterns did. The values are SQL expressions; each insert
+ * is rolled back.
  */
 static int audit_row_ok(const char *action, const char *fp)
 {
-	char out[256];
+	const struct itest_env *e = itest_env();
+	char sql[1024], err[512];
+	const char *argv[] = {e->fixture, "psql", e->workdir, sql, NULL};
+	struct itest_output out;
+	int rc, refused;
 
-	return sqlf(out, sizeof(out),
-		    "BEGIN; INSERT INTO audit_event (action, outcome, "
-		    "cert_fingerprint) VALUES ('%s', 'ok', %s%s%s); ROLLBACK",
-		    action, fp == NULL ? "" : "'", fp == NULL ? "NULL" : fp,
-		    fp == NULL ? "" : "'") == 0;
+	snprintf(sql, sizeof(sql),
+		 "BEGIN; INSERT INTO audit_event (action, outcome, "
+		 "cert_fingerprint) VALUES (%s, 'ok', %s); ROLLBACK",
+		 action, fp);
+	rc = itest_run(argv, 60, &out);
+	refused = rc != 0 && strstr(out.err, "violates check constraint "
+					     "\"audit_event_") != NULL;
+	snprintf(err, sizeof(err), "%s", out.err);
+	itest_output_free(&out);
+	if (rc != 0 && !refused) /* the test's SQL, not the rule */
+		fail_msg("%s: %s", sql, err);
+	return rc == 0;
 }
+
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static void test_row_checks(void **state)
 {
 	static const char *const good[] = {
-		"a",
-		"event.deliver",
-		"admin.account.enable",
-		"x_y",
-		"abcdefghijklmnopqrstuvwxyz.abcdefghijklmnopqrstuvwxyz_"
-		"abcdefghij",
+		"'a'",	 "'event.deliver'", "'admin.account.enable'",
+		"'x_y'", "repeat('a', 64)",
 	};
 	static const char *const bad[] = {
-		"",
-		"Notice.send",
-		"notice-send",
-		"notice send",
-		"n1",
-		"é",
-		"abcdefghijklmnopqrstuvwxyz.abcdefghijklmnopqrstuvwxyz_"
-		"abcdefghijk",
-		"a''||chr(10)||''",
+		"''",	   "'Notice.send'", "'notice-send'", "'notice send'",
+		"'n1'",	   "'é'",	    "'noticé'",	     "repeat('a', 65)",
+		"E'a\\n'", "E'\\na'",	    "E'a\\t'",	     "'a' || chr(305)",
 	};
-	char fp[80];
+	static const char *const good_fp[] = {"NULL", "'" HEX64 "'"};
+	static const char *const bad_fp[] = {
+		"''",
+		"upper('" HEX64 "')",
+		"'" HEX64 "a'",
+		"substr('" HEX64 "', 2)",
+		"overlay('" HEX64 "' placing 'g' from 64)",
+		"overlay('" HEX64 "' placing 'é' from 64)",
+		"E'" HEX64 "\\n'",
+		"E'\\n" HEX64 "'",
+	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_true(audit_row_ok(good[i], NULL));
+		assert_true(audit_row_ok(good[i], "NULL"));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_false(audit_row_ok(bad[i], NULL));
-	memset(fp, 'a', 64);
-	fp[64] = '\0';
-	memcpy(fp, "0123456789abcdef", 16);
-	assert_true(audit_row_ok("x", fp));
-	fp[63] = 'A'; /* upper case */
-	assert_false(audit_row_ok("x", fp));
-	fp[63] = 'g';
-	assert_false(audit_row_ok("x", fp));
-	fp[63] = 'a';
-	fp[64] = 'a'; /* 65 */
-	fp[65] = '\0';
-	assert_false(audit_row_ok("x", fp));
-	fp[63] = '\0'; /* 63 */
-	assert_false(audit_row_ok("x", fp));
-	assert_false(audit_row_ok("x", ""));
+		assert_false(audit_row_ok(bad[i], "NULL"));
+	for (i = 0; i < sizeof(good_fp) / sizeof(good_fp[0]); i++)
+		assert_true(audit_row_ok("'x'", good_fp[i]));
+	for (i = 0; i < sizeof(bad_fp) / sizeof(bad_fp[0]); i++)
+		assert_false(audit_row_ok("'x'", bad_fp[i]));
 }
 
 static void test_tamper_extra_column(void **state)
@@ -923,8 +926,8 @@ static void test_tamper_extra_column(void **state)
 	expect_verified();
 }
 
-/* Whether the daemon's log has a line holding `needle`. */
-static int daemon_logged(const char *needle)
+/* Whether the daemon's log has, past byte `from`, a line holding `needle`. */
+static int daemon_logged(long from, const char *needle)
 {
 	char line[1024];
 	FILE *log = fopen(work_path("maillaged.log"), "r");
@@ -932,10 +935,20 @@ static int daemon_logged(const char *needle)
 
 	if (log == NULL)
 		return 0;
-	while (!found && fgets(line, sizeof(line), log) != NULL)
-		found = strstr(line, needle) != NULL;
+	if (fseek(log, from, SEEK_SET) == 0)
+		while (!found && fgets(line, sizeof(line), log) != NULL)
+			found = strstr(line, needle) != NULL;
 	fclose(log);
 	return found;
+}
+
+/* The daemon's log's size: where what is logged next begins. */
+static long daemon_log_end(void)
+{
+	struct stat st;
+
+	return stat(work_path("maillaged.log"), &st) == 0 ? (long)st.st_size
+							  : 0;
 }
 
 /*
@@ -948,19 +961,20 @@ static void test_unknown_column_stops_sealing(void **state)
 	static const char warning[] = "the audit hash does not cover";
 	int64_t deadline;
 	long long id;
+	long mark;
 
 	(void)state;
 	wait_sealed(0);
-	assert_false(daemon_logged(warning));
+	mark = daemon_log_end();
 	sql_must("ALTER TABLE audit_event ADD COLUMN itest_note text");
 	id = sql_int("INSERT INTO audit_event (action, outcome, instance, "
 		     "itest_note) VALUES ('itest.unknown', 'ok', 'itest', "
 		     "'x') RETURNING id");
 	assert_true(id > 0);
 	deadline = itest_now_ms() + 30000;
-	while (!daemon_logged(warning) && itest_now_ms() < deadline)
+	while (!daemon_logged(mark, warning) && itest_now_ms() < deadline)
 		itest_sleep_ms(100);
-	assert_true(daemon_logged(warning));
+	assert_true(daemon_logged(mark, warning));
 	/* the sealer has run since the insert, and refused */
 	assert_int_equal(sql_int("SELECT count(*) FROM audit_seal WHERE "
 				 "audit_id >= %lld",
@@ -968,6 +982,42 @@ static void test_unknown_column_stops_sealing(void **state)
 			 0);
 	sql_must("ALTER TABLE audit_event DROP COLUMN itest_note");
 	wait_sealed(1);
+	assert_true(daemon_logged(mark, "is covered again"));
+	expect_verified();
+}
+
+/* Whatever happened above, the column goes (the others need the sealer). */
+static int drop_unknown_column(void **state)
+{
+	(void)state;
+	sql_must("ALTER TABLE audit_event DROP COLUMN IF EXISTS itest_note");
+	return 0;
+}
+
+/*
+ * A column added to sealed rows changes what `audit verify` hashes, even on
+ * a row where none of the columns the migrations added is set.
+ */
+static void test_tamper_new_column(void **state)
+{
+	long long id, seq;
+	json_t *doc;
+
+	(void)state;
+	id = sql_int("INSERT INTO audit_event (action, outcome, instance) "
+		     "VALUES ('itest.plain', 'ok', 'itest') RETURNING id");
+	assert_true(id > 0);
+	wait_sealed(1);
+	seq = seal_seq(id);
+	expect_verified();
+	sql_must("ALTER TABLE audit_event ADD COLUMN itest_note text");
+	sql_must("SET session_replication_role = replica; UPDATE audit_event "
+		 "SET itest_note = 'x' WHERE id = %lld",
+		 id);
+	doc = verify(pubkey(), 1);
+	sql_must("ALTER TABLE audit_event DROP COLUMN itest_note");
+	expect_problem(doc, "modified", seq, id);
+	json_decref(doc);
 	expect_verified();
 }
 
@@ -1420,7 +1470,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_tamper_reorder),
 		cmocka_unit_test(test_tamper_extra_column),
 		cmocka_unit_test(test_row_checks),
-		cmocka_unit_test(test_unknown_column_stops_sealing),
+		cmocka_unit_test_teardown(test_unknown_column_stops_sealing,
+					  drop_unknown_column),
+		cmocka_unit_test_teardown(test_tamper_new_column,
+					  drop_unknown_column),
 		cmocka_unit_test(test_checkpoint_other_key),
 		cmocka_unit_test(test_export_offline),
 		cmocka_unit_test(test_key_permissions),

@@ -744,6 +744,38 @@ static void test_unlink_after_kept_case_purged(void **state)
 			      cb),
 		1);
 	assert_int_equal(merge_entry("coord", cb, "unmerged", link), 0);
+	assert_int_equal(itest_sql_int("SELECT count(*) FROM case_event WHERE "
+				       "link_id = %lld AND what = 'unmerged'",
+				       link),
+			 1);
+}
+
+/*
+ * A link that merged no case (the other person's case was closed) writes
+ * no timeline entry, neither when made nor when undone (sql/015, 023).
+ */
+static void test_unlink_without_merge(void **state)
+{
+	long long a, b, ca, cb, link;
+	json_t *l;
+
+	(void)state;
+	a = send_about("ase", "pjj75", "Nomergea", &ca);
+	b = send_about("police", "tpe75", "Nomergeb", &cb);
+	json_decref(
+		itest_cli_json_ok("coord", ITEST_ARGS("case", "close", ids(cb),
+						      "--reason", "fin")));
+	l = itest_cli_json_ok("coord",
+			      ITEST_ARGS("person", "link", ids(a), ids(b),
+					 "--reason", "meme enfant"));
+	link = itest_jint(l, "link_id");
+	json_decref(l);
+	assert_int_equal(merge_entry("coord", ca, "merged", link), -1);
+	json_decref(itest_cli_json_ok("coord",
+				      ITEST_ARGS("person", "unlink", ids(link),
+						 "--reason", "deux enfants")));
+	assert_int_equal(merge_entry("coord", ca, "unmerged", link), -1);
+	assert_int_equal(merge_entry("coord", cb, "unmerged", link), -1);
 }
 
 static void test_review_queue(void **state)
@@ -1067,6 +1099,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_link_unlink_exactly),
 		cmocka_unit_test(test_chained_links),
 		cmocka_unit_test(test_unlink_after_kept_case_purged),
+		cmocka_unit_test(test_unlink_without_merge),
 		cmocka_unit_test(test_review_queue),
 		cmocka_unit_test(test_cases_by_person_keyed),
 		cmocka_unit_test_teardown(test_policy_links_at_once,

@@ -703,6 +703,35 @@ static void test_chained_links(void **state)
 		1);
 }
 
+/* Close case `c` as coord. */
+static void close_case(long long c)
+{
+	json_decref(
+		itest_cli_json_ok("coord", ITEST_ARGS("case", "close", ids(c),
+						      "--reason", "fin")));
+}
+
+/* Link b into a as coord; the link's id. */
+static long long link_persons(long long a, long long b, long long *open_case)
+{
+	json_t *l = itest_cli_json_ok(
+		"coord", ITEST_ARGS("person", "link", ids(a), ids(b),
+				    "--reason", "meme enfant"));
+	long long link = itest_jint(l, "link_id");
+
+	*open_case = itest_jint(l, "open_case_id");
+	json_decref(l);
+	return link;
+}
+
+/* Undo link `link` as coord. */
+static void unlink_persons(long long link)
+{
+	json_decref(itest_cli_json_ok("coord",
+				      ITEST_ARGS("person", "unlink", ids(link),
+						 "--reason", "deux enfants")));
+}
+
 /*
  * The kept case of a link may be purged once closed and past retention;
  * undoing the link then reopens the merged case, whose timeline says so
@@ -710,21 +739,14 @@ static void test_chained_links(void **state)
  */
 static void test_unlink_after_kept_case_purged(void **state)
 {
-	long long a, b, ca, cb, link;
-	json_t *l;
+	long long a, b, ca, cb, link, open;
 
 	(void)state;
 	a = send_about("ase", "pjj75", "Purgea", &ca);
 	b = send_about("police", "tpe75", "Purgeb", &cb);
-	l = itest_cli_json_ok("coord",
-			      ITEST_ARGS("person", "link", ids(a), ids(b),
-					 "--reason", "meme enfant"));
-	link = itest_jint(l, "link_id");
-	assert_int_equal(itest_jint(l, "open_case_id"), ca);
-	json_decref(l);
-	json_decref(
-		itest_cli_json_ok("coord", ITEST_ARGS("case", "close", ids(ca),
-						      "--reason", "fin")));
+	link = link_persons(a, b, &open);
+	assert_int_equal(open, ca);
+	close_case(ca);
 	assert_int_equal(
 		itest_sql_int("WITH u AS (UPDATE case_file SET closed_at = "
 			      "now() - interval '10 years' WHERE id = %lld "
@@ -735,9 +757,7 @@ static void test_unlink_after_kept_case_purged(void **state)
 				       "'1 year', interval '1 year')::int",
 				       ca),
 			 1);
-	json_decref(itest_cli_json_ok("coord",
-				      ITEST_ARGS("person", "unlink", ids(link),
-						 "--reason", "deux enfants")));
+	unlink_persons(link);
 	assert_int_equal(
 		itest_sql_int("SELECT count(*) FROM case_file WHERE id = "
 			      "%lld AND status = 'open'",
@@ -756,24 +776,16 @@ static void test_unlink_after_kept_case_purged(void **state)
  */
 static void test_unlink_without_merge(void **state)
 {
-	long long a, b, ca, cb, link;
-	json_t *l;
+	long long a, b, ca, cb, link, open;
 
 	(void)state;
 	a = send_about("ase", "pjj75", "Nomergea", &ca);
 	b = send_about("police", "tpe75", "Nomergeb", &cb);
-	json_decref(
-		itest_cli_json_ok("coord", ITEST_ARGS("case", "close", ids(cb),
-						      "--reason", "fin")));
-	l = itest_cli_json_ok("coord",
-			      ITEST_ARGS("person", "link", ids(a), ids(b),
-					 "--reason", "meme enfant"));
-	link = itest_jint(l, "link_id");
-	json_decref(l);
+	close_case(cb);
+	link = link_persons(a, b, &open);
+	assert_int_equal(open, ca);
 	assert_int_equal(merge_entry("coord", ca, "merged", link), -1);
-	json_decref(itest_cli_json_ok("coord",
-				      ITEST_ARGS("person", "unlink", ids(link),
-						 "--reason", "deux enfants")));
+	unlink_persons(link);
 	assert_int_equal(merge_entry("coord", ca, "unmerged", link), -1);
 	assert_int_equal(merge_entry("coord", cb, "unmerged", link), -1);
 }

@@ -181,7 +181,6 @@ static int evaudit_holding(void)
  * EVAUDIT_LINGER_MS: a fan-out written in slices fills whole batches
  * instead of sending one small INSERT per slice. Nothing while held.
  */
-
 static void evaudit_schedule(void)
 {
 	const struct timeval now = {0, 0};
